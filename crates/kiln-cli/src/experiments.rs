@@ -1,0 +1,26 @@
+//! The experiments `kiln reproduce` knows. Each area adds one line here when its crate
+//! exposes `experiment::run`.
+
+use kiln_core::{ExperimentConfig, ExperimentReport, Result};
+
+/// An experiment's entry point.
+pub type RunFn = fn(&ExperimentConfig) -> Result<ExperimentReport>;
+
+/// A registered experiment.
+pub struct Entry {
+    /// Name on the command line.
+    pub name: &'static str,
+    /// One-line description.
+    pub about: &'static str,
+    /// Entry point.
+    pub run: RunFn,
+}
+
+/// Every experiment, in report order.
+pub fn registry() -> Vec<Entry> {
+    vec![Entry {
+        name: kiln_core::check_experiment::NAME,
+        about: "backend check: least squares by gradient descent vs the closed form",
+        run: kiln_core::check_experiment::run,
+    }]
+}

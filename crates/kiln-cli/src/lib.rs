@@ -1,0 +1,155 @@
+//! # kiln-cli
+//!
+//! The `kiln` program. It parses arguments, calls the area crates, and presents what they
+//! return; it computes nothing itself. [`run`] is the whole program minus process plumbing, so
+//! tests drive it in-process.
+//!
+//! Contract shared by every subcommand:
+//! - `--json` prints exactly one JSON object on stdout; otherwise text.
+//! - Errors print one line on stderr; exit code 2 for bad input, 1 for internal failures; with
+//!   `--json`, stdout also carries `{"error": "..."}`.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+use kiln_core::BackendKind;
+
+pub mod commands;
+pub mod experiments;
+pub mod output;
+pub mod plot;
+pub mod progress;
+
+pub use output::{CliError, CmdResult, Output};
+
+/// Flags every subcommand understands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Globals {
+    /// Burn backend: flex (default CPU), ndarray, wgpu. Also read from KILN_BACKEND.
+    #[arg(long, global = true, env = "KILN_BACKEND", value_parser = parse_backend)]
+    pub backend: Option<BackendKind>,
+    /// Seed for every random choice.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub seed: u64,
+    /// Print exactly one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars or chatter on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+impl Globals {
+    /// The backend chosen by flag or environment, flex by default.
+    pub fn backend(&self) -> BackendKind {
+        self.backend.unwrap_or_default()
+    }
+}
+
+fn parse_backend(s: &str) -> Result<BackendKind, String> {
+    s.parse().map_err(|e: kiln_core::KilnError| e.to_string())
+}
+
+/// kiln: the applied side of neural-network training, on Burn.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    globals: Globals,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Segmentation-metric losses: soft IoU, Dice and relatives.
+    Losses(commands::area::Pending),
+    /// Normalization at batch size 2: BatchNorm vs GroupNorm.
+    Norm(commands::area::Pending),
+    /// CTC loss and decoding.
+    Ctc(commands::ctc::Args),
+    /// Physics-informed neural network solvers.
+    Pinn(commands::pinn::Args),
+    /// Network motifs of trained weight graphs.
+    Motifs(commands::area::Pending),
+    /// DP-SGD and (epsilon, delta) accounting.
+    Privacy(commands::privacy::Args),
+    /// Concept-drift detection on loss streams.
+    Drift(commands::area::Pending),
+    /// Training dynamics experiments.
+    Dynamics(commands::area::Pending),
+    /// Run the experiments behind each area and write a report with plots.
+    Reproduce(commands::reproduce::Args),
+    /// List the backends compiled into this build and check that each starts.
+    Backends,
+}
+
+/// Runs the program on `args` (including the program name), writing to `out` and `err`, and
+/// returns the exit code.
+pub fn run<I, T>(args: I, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = write!(out, "{e}");
+                return 0;
+            }
+            // clap's own rendering is several lines; the contract is one.
+            let msg = e.to_string();
+            let line = msg
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            return fail(&CliError::BadInput(line), json, out, err);
+        }
+    };
+    let globals = cli.globals.clone();
+    let result = match cli.command {
+        Command::Losses(p) => p.run("losses"),
+        Command::Norm(p) => p.run("norm"),
+        Command::Ctc(a) => commands::ctc::run(&a, &globals),
+        Command::Pinn(a) => commands::pinn::run(&a, &globals),
+        Command::Motifs(p) => p.run("motifs"),
+        Command::Privacy(a) => commands::privacy::run(&a, &globals),
+        Command::Drift(p) => p.run("drift"),
+        Command::Dynamics(p) => p.run("dynamics"),
+        Command::Reproduce(a) => commands::reproduce::run(&a, &globals, err),
+        Command::Backends => commands::backends::run(&globals),
+    };
+    match result {
+        Ok(output) => {
+            let written = if globals.json {
+                writeln!(out, "{}", output.json)
+            } else {
+                write!(out, "{}", output.human).and_then(|_| {
+                    if output.human.ends_with('\n') {
+                        Ok(())
+                    } else {
+                        writeln!(out)
+                    }
+                })
+            };
+            if written.is_err() { 1 } else { 0 }
+        }
+        Err(e) => fail(&e, globals.json, out, err),
+    }
+}
+
+fn fail(e: &CliError, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let line = e.to_string().replace('\n', " ");
+    let _ = writeln!(err, "kiln: error: {line}");
+    if json {
+        let _ = writeln!(out, "{}", serde_json::json!({ "error": line }));
+    }
+    e.exit_code()
+}
