@@ -18,7 +18,10 @@ fn reference(x: &[f64], w: &[f64]) -> (Vec<f64>, f64, Vec<f64>) {
     let mut t = vec![0.0; 8];
     for i in 0..4 {
         for j in 0..2 {
-            t[i * 2 + j] = (0..3).map(|k| x[i * 3 + k] * w[k * 2 + j]).sum::<f64>().tanh();
+            t[i * 2 + j] = (0..3)
+                .map(|k| x[i * 3 + k] * w[k * 2 + j])
+                .sum::<f64>()
+                .tanh();
         }
     }
     let loss = t.iter().map(|v| v * v).sum();
@@ -40,7 +43,10 @@ fn close(a: &[f64], b: &[f64], what: &str, kind: BackendKind) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         let rel = (x - y).abs() / y.abs().max(1.0);
-        assert!(rel <= TOL, "{kind}: {what}[{i}] = {x}, reference {y} (rel {rel:.2e})");
+        assert!(
+            rel <= TOL,
+            "{kind}: {what}[{i}] = {x}, reference {y} (rel {rel:.2e})"
+        );
     }
 }
 
@@ -56,11 +62,18 @@ fn forward_and_gradient_agree_with_host_reference_on_every_compiled_backend() {
         let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
         let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
         let xt = convert::tensor_f32(&xf, [4, 3], &dev).unwrap();
-        let wt = convert::tensor_f32(&wf, [3, 2], &dev).unwrap().require_grad();
+        let wt = convert::tensor_f32(&wf, [3, 2], &dev)
+            .unwrap()
+            .require_grad();
         let t = xt.matmul(wt.clone()).tanh();
         close(&convert::to_vec_f64(&t).unwrap(), &t_ref, "tanh(XW)", kind);
         let loss = (t.clone() * t).sum();
-        close(&[convert::scalar_f64(&loss).unwrap()], &[loss_ref], "loss", kind);
+        close(
+            &[convert::scalar_f64(&loss).unwrap()],
+            &[loss_ref],
+            "loss",
+            kind,
+        );
         let g = wt.grad(&loss.backward()).expect("W reaches the loss");
         close(&convert::to_vec_f64(&g).unwrap(), &g_ref, "dloss/dW", kind);
         eprintln!("{kind}: forward, loss and gradient match the host reference");

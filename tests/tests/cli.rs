@@ -8,9 +8,21 @@ fn help_lists_every_area_and_reproduce() {
     let run = kiln(&["--help"]);
     assert_eq!(run.code, 0);
     for area in [
-        "losses", "norm", "ctc", "pinn", "motifs", "privacy", "drift", "dynamics", "reproduce",
+        "losses",
+        "norm",
+        "ctc",
+        "pinn",
+        "motifs",
+        "privacy",
+        "drift",
+        "dynamics",
+        "reproduce",
     ] {
-        assert!(run.stdout.contains(area), "--help does not list {area}:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(area),
+            "--help does not list {area}:\n{}",
+            run.stdout
+        );
     }
 }
 
@@ -23,7 +35,12 @@ fn unknown_flag_is_bad_input_with_one_line() {
 
     let run = kiln(&["--json", "reproduce", "--no-such-flag"]);
     assert_eq!(run.code, 2);
-    assert!(run.json()["error"].as_str().unwrap().contains("--no-such-flag"));
+    assert!(
+        run.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("--no-such-flag")
+    );
 }
 
 #[test]
@@ -38,12 +55,30 @@ fn backend_not_compiled_is_a_clear_error() {
     if kiln_core::BackendKind::Wgpu.is_compiled() {
         return; // built with --features wgpu: covered by backend_parity instead
     }
-    let run = kiln(&["--json", "--backend", "wgpu", "reproduce", "check", "--quick", "--out"]);
+    let run = kiln(&[
+        "--json",
+        "--backend",
+        "wgpu",
+        "reproduce",
+        "check",
+        "--quick",
+        "--out",
+    ]);
     // `--out` without a value is itself bad input; check the flag parser first.
     assert_eq!(run.code, 2);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let run = kiln(&["--json", "--quiet", "--backend", "wgpu", "reproduce", "check", "--quick", "--out", out]);
+    let run = kiln(&[
+        "--json",
+        "--quiet",
+        "--backend",
+        "wgpu",
+        "reproduce",
+        "check",
+        "--quick",
+        "--out",
+        out,
+    ]);
     assert_eq!(run.code, 1, "{run:?}");
     let msg = run.json()["error"].as_str().unwrap().to_string();
     assert!(msg.contains("wgpu") && msg.contains("feature"), "{msg}");
@@ -92,12 +127,23 @@ fn reproduce_quick_writes_report_and_svg() {
     let fit = check["metrics"]["final_loss"].as_f64().unwrap();
     let exact = check["metrics"]["exact_loss"].as_f64().unwrap();
     assert!(fit <= exact * 1.01 + 1e-6, "gd {fit} vs exact {exact}");
-    assert!(check["metrics"]["relative_parameter_error"].as_f64().unwrap() < 1e-2);
+    assert!(
+        check["metrics"]["relative_parameter_error"]
+            .as_f64()
+            .unwrap()
+            < 1e-2
+    );
 
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(md.contains("![Gradient descent on least squares](check_loss.svg)"), "{md}");
+    assert!(
+        md.contains("![Gradient descent on least squares](check_loss.svg)"),
+        "{md}"
+    );
     let svg = std::fs::read_to_string(out.join("check_loss.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("<polyline"), "not a line plot");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<polyline"),
+        "not a line plot"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json[0]["name"], "check");
@@ -107,5 +153,10 @@ fn reproduce_quick_writes_report_and_svg() {
 fn pending_area_fails_clearly() {
     let run = kiln(&["--json", "dynamics", "anything"]);
     assert_eq!(run.code, 1);
-    assert!(run.json()["error"].as_str().unwrap().contains("kiln-dynamics"));
+    assert!(
+        run.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("kiln-dynamics")
+    );
 }

@@ -40,7 +40,14 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     cargo(TEST_COMMAND)
 }
 
@@ -53,7 +60,11 @@ fn reproduce(args: &[String]) -> Result<(), String> {
         .args(args)
         .status()
         .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-    if status.success() { Ok(()) } else { Err(format!("kiln reproduce failed ({status})")) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("kiln reproduce failed ({status})"))
+    }
 }
 
 fn bench(area: Option<&str>) -> Result<(), String> {
@@ -62,7 +73,14 @@ fn bench(area: Option<&str>) -> Result<(), String> {
             return Err(format!("unknown area `{a}`; one of: {}", AREAS.join(", ")));
         }
         Some(a) => cargo(&["bench", "--package", &format!("kiln-{a}")])?,
-        None => cargo(&["bench", "--workspace", "--exclude", "xtask", "--exclude", "kiln-cli"])?,
+        None => cargo(&[
+            "bench",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "kiln-cli",
+        ])?,
     }
     print_bench_table(&root().join("target/criterion"));
     Ok(())
@@ -78,16 +96,25 @@ fn print_bench_table(dir: &Path) {
         return;
     }
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(10).max(9);
-    println!("{:<width$}  {:>12}  {:>25}", "benchmark", "mean", "95% interval");
+    println!(
+        "{:<width$}  {:>12}  {:>25}",
+        "benchmark", "mean", "95% interval"
+    );
     for (id, mean, lo, hi) in rows {
-        println!("{id:<width$}  {:>12}  {:>25}", fmt_ns(mean), format!("[{} .. {}]", fmt_ns(lo), fmt_ns(hi)));
+        println!(
+            "{id:<width$}  {:>12}  {:>25}",
+            fmt_ns(mean),
+            format!("[{} .. {}]", fmt_ns(lo), fmt_ns(hi))
+        );
     }
 }
 
 type Row = (String, f64, f64, f64);
 
 fn collect_estimates(dir: &Path, rows: &mut Vec<Row>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -95,7 +122,10 @@ fn collect_estimates(dir: &Path, rows: &mut Vec<Row>) {
                 if let Some(row) = read_estimate(&path) {
                     rows.push(row);
                 }
-            } else if path.file_name().is_some_and(|n| n != "report" && n != "base") {
+            } else if path
+                .file_name()
+                .is_some_and(|n| n != "report" && n != "base")
+            {
                 collect_estimates(&path, rows);
             }
         }
@@ -104,9 +134,11 @@ fn collect_estimates(dir: &Path, rows: &mut Vec<Row>) {
 
 fn read_estimate(new_dir: &Path) -> Option<Row> {
     let bench: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(new_dir.join("benchmark.json")).ok()?).ok()?;
+        serde_json::from_str(&std::fs::read_to_string(new_dir.join("benchmark.json")).ok()?)
+            .ok()?;
     let est: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(new_dir.join("estimates.json")).ok()?).ok()?;
+        serde_json::from_str(&std::fs::read_to_string(new_dir.join("estimates.json")).ok()?)
+            .ok()?;
     let mean = &est["mean"];
     Some((
         bench["full_id"].as_str()?.to_string(),
@@ -127,21 +159,27 @@ fn fmt_ns(ns: f64) -> String {
 
 /// Vulkan ICD manifests: a software (lavapipe) or hardware driver must be registered for wgpu.
 fn vulkan_drivers() -> Vec<PathBuf> {
-    ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(d).ok())
-        .flat_map(|rd| rd.flatten().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect()
+    [
+        "/usr/share/vulkan/icd.d",
+        "/etc/vulkan/icd.d",
+        "/usr/local/share/vulkan/icd.d",
+    ]
+    .iter()
+    .filter_map(|d| std::fs::read_dir(d).ok())
+    .flat_map(|rd| rd.flatten().map(|e| e.path()))
+    .filter(|p| p.extension().is_some_and(|e| e == "json"))
+    .collect()
 }
 
 fn backends() -> Result<(), String> {
     let drivers = vulkan_drivers();
     if drivers.is_empty() {
-        return Err("no Vulkan driver found (no ICD manifest under /usr/share/vulkan/icd.d); \
+        return Err(
+            "no Vulkan driver found (no ICD manifest under /usr/share/vulkan/icd.d); \
                     on Debian/Ubuntu install Mesa's software driver with \
                     `apt-get install mesa-vulkan-drivers` and rerun"
-            .into());
+                .into(),
+        );
     }
     for d in &drivers {
         eprintln!("vulkan driver: {}", d.display());

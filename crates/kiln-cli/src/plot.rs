@@ -56,10 +56,21 @@ pub fn draw_svg(fig: &Figure, path: &Path) -> Result<(), KilnError> {
     let points = drawable(fig);
     let all: Vec<(f64, f64)> = points.iter().flatten().copied().collect();
     if all.is_empty() {
-        return Err(KilnError::Empty(format!("figure `{}` has no drawable points", fig.name)));
+        return Err(KilnError::Empty(format!(
+            "figure `{}` has no drawable points",
+            fig.name
+        )));
     }
-    let (xmin, xmax) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (ymin, ymax) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let (xmin, xmax) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.0), b.max(p.0))
+        });
+    let (ymin, ymax) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+            (a.min(p.1), b.max(p.1))
+        });
     let log = fig.y_scale == Scale::Log;
     let (x0, x1) = padded(xmin, xmax, false);
     let (y0, y1) = padded(ymin, ymax, log);
@@ -106,13 +117,17 @@ pub fn draw_svg(fig: &Figure, path: &Path) -> Result<(), KilnError> {
         }};
     }
     if log {
-        finish!(builder
-            .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
-            .map_err(|e| plot_err(path, e))?);
+        finish!(
+            builder
+                .build_cartesian_2d(x0..x1, (y0..y1).log_scale())
+                .map_err(|e| plot_err(path, e))?
+        );
     } else {
-        finish!(builder
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| plot_err(path, e))?);
+        finish!(
+            builder
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| plot_err(path, e))?
+        );
     }
     root.present().map_err(|e| plot_err(path, e))?;
     Ok(())

@@ -20,7 +20,9 @@ fn npy(c: &mut Criterion) {
     let path = dir.join("a.npy");
     let data: Vec<f64> = (0..1 << 16).map(|i| i as f64).collect();
     io::write_npy_f64(&path, &data, &[256, 256]).unwrap();
-    c.bench_function("io/read_npy_f64_64k", |b| b.iter(|| io::read_npy(&path).unwrap()));
+    c.bench_function("io/read_npy_f64_64k", |b| {
+        b.iter(|| io::read_npy(&path).unwrap())
+    });
 }
 
 criterion_group!(benches, conversion, npy);

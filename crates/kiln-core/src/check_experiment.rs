@@ -55,7 +55,11 @@ fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {
 
 /// Runs the check experiment.
 pub fn run(config: &ExperimentConfig) -> Result<ExperimentReport> {
-    let (n, d, steps) = if config.quick { (256, 8, 200) } else { (4096, 32, 1000) };
+    let (n, d, steps) = if config.quick {
+        (256, 8, 200)
+    } else {
+        (4096, 32, 1000)
+    };
     let lr = 0.1;
     let mut rng = rng_stream(config.seed, 0);
     let w_true: Vec<f64> = (0..d).map(|_| normal(&mut rng)).collect();
@@ -133,8 +137,18 @@ pub fn run(config: &ExperimentConfig) -> Result<ExperimentReport> {
         ),
     );
     report
-        .metric("final_loss", final_loss, "MSE", "training loss of the gradient-descent fit")
-        .metric("exact_loss", exact_loss, "MSE", "loss of the closed-form least-squares fit")
+        .metric(
+            "final_loss",
+            final_loss,
+            "MSE",
+            "training loss of the gradient-descent fit",
+        )
+        .metric(
+            "exact_loss",
+            exact_loss,
+            "MSE",
+            "loss of the closed-form least-squares fit",
+        )
         .metric(
             "relative_parameter_error",
             param_err,
@@ -142,18 +156,23 @@ pub fn run(config: &ExperimentConfig) -> Result<ExperimentReport> {
             "||w_gd - w_exact|| / ||w_exact||",
         )
         .figure(
-            Figure::new("check_loss", "Gradient descent on least squares", "step", "MSE")
-                .log_y()
-                .with_series(
-                    "gradient descent (Burn autodiff)",
-                    (0..steps).map(|s| s as f64).collect(),
-                    losses,
-                )
-                .with_series(
-                    "closed form (host f64)",
-                    vec![0.0, (steps - 1) as f64],
-                    vec![exact_loss, exact_loss],
-                ),
+            Figure::new(
+                "check_loss",
+                "Gradient descent on least squares",
+                "step",
+                "MSE",
+            )
+            .log_y()
+            .with_series(
+                "gradient descent (Burn autodiff)",
+                (0..steps).map(|s| s as f64).collect(),
+                losses,
+            )
+            .with_series(
+                "closed form (host f64)",
+                vec![0.0, (steps - 1) as f64],
+                vec![exact_loss, exact_loss],
+            ),
         );
     Ok(report)
 }

@@ -20,14 +20,22 @@ fn check_len(len: usize, shape: &[usize], context: &str) -> Result<()> {
 }
 
 /// Builds an f32 tensor of `shape` from row-major `values`.
-pub fn tensor_f32<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Result<Tensor<D>> {
+pub fn tensor_f32<const D: usize>(
+    values: &[f32],
+    shape: [usize; D],
+    device: &Device,
+) -> Result<Tensor<D>> {
     check_len(values.len(), &shape, "tensor_f32")?;
     let data = TensorData::new(values.to_vec(), shape);
     Ok(Tensor::from_data(data, (device, DType::F32)))
 }
 
 /// Builds an f64 tensor of `shape` from row-major `values`, whatever the device's default.
-pub fn tensor_f64<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Result<Tensor<D>> {
+pub fn tensor_f64<const D: usize>(
+    values: &[f64],
+    shape: [usize; D],
+    device: &Device,
+) -> Result<Tensor<D>> {
     check_len(values.len(), &shape, "tensor_f64")?;
     let data = TensorData::new(values.to_vec(), shape);
     Ok(Tensor::from_data(data, (device, DType::F64)))
@@ -62,7 +70,11 @@ pub fn scalar_f64<const D: usize>(tensor: &Tensor<D>) -> Result<f64> {
     let v = to_vec_f64(tensor)?;
     match v.as_slice() {
         [x] => Ok(*x),
-        _ => Err(KilnError::shape("scalar_f64", "1 element", format!("{} elements", v.len()))),
+        _ => Err(KilnError::shape(
+            "scalar_f64",
+            "1 element",
+            format!("{} elements", v.len()),
+        )),
     }
 }
 

@@ -81,7 +81,11 @@ pub enum KilnError {
 
 impl KilnError {
     /// Shorthand for [`KilnError::InvalidParameter`].
-    pub fn invalid(name: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> Self {
+    pub fn invalid(
+        name: impl Into<String>,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
         Self::InvalidParameter {
             name: name.into(),
             value: value.to_string(),

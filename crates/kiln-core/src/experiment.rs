@@ -134,7 +134,11 @@ pub struct ExperimentReport {
 
 impl ExperimentReport {
     /// Starts an empty report.
-    pub fn new(name: impl Into<String>, title: impl Into<String>, summary: impl Into<String>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        title: impl Into<String>,
+        summary: impl Into<String>,
+    ) -> Self {
         Self {
             name: name.into(),
             title: title.into(),
@@ -176,7 +180,10 @@ impl ExperimentReport {
 
     /// Looks a metric up by name.
     pub fn get(&self, name: &str) -> Option<f64> {
-        self.metrics.iter().find(|m| m.name == name).map(|m| m.value)
+        self.metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.value)
     }
 }
 

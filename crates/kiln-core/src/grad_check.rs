@@ -78,7 +78,11 @@ where
     ensure_nonempty(x, "grad_check input")?;
     ensure_finite(x, "grad_check input")?;
     if !(config.step > 0.0 && config.step.is_finite()) {
-        return Err(KilnError::invalid("step", config.step, "must be finite and > 0"));
+        return Err(KilnError::invalid(
+            "step",
+            config.step,
+            "must be finite and > 0",
+        ));
     }
     let plain = device.clone().without_autodiff();
     let ad = device.clone().autodiff();
@@ -114,7 +118,10 @@ where
         .zip(&numeric)
         .map(|(a, n)| (a - n).abs() / a.abs().max(n.abs()).max(config.floor))
         .enumerate()
-        .fold((0, 0.0f64), |best, (i, e)| if e > best.1 { (i, e) } else { best });
+        .fold(
+            (0, 0.0f64),
+            |best, (i, e)| if e > best.1 { (i, e) } else { best },
+        );
     Ok(GradCheckReport {
         passed: max_rel_error <= config.tolerance,
         analytic,

@@ -65,8 +65,13 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
 
 /// Parses `.npy` bytes; `path` is only used in error messages.
 pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray> {
-    let npy = npyz::NpyFile::new(bytes)
-        .map_err(|e| parse_err(path, Some("header".into()), format!("not a valid .npy file: {e}")))?;
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| {
+        parse_err(
+            path,
+            Some("header".into()),
+            format!("not a valid .npy file: {e}"),
+        )
+    })?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let fortran = npy.order() == npyz::Order::Fortran;
     let descr = match npy.dtype() {
@@ -75,12 +80,20 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray> {
             return Err(parse_err(
                 path,
                 Some("header".into()),
-                format!("unsupported dtype {}: expected float32 or float64", other.descr()),
+                format!(
+                    "unsupported dtype {}: expected float32 or float64",
+                    other.descr()
+                ),
             ));
         }
     };
-    let to_parse_err =
-        |e: std::io::Error| parse_err(path, Some("data".into()), format!("truncated or corrupt data: {e}"));
+    let to_parse_err = |e: std::io::Error| {
+        parse_err(
+            path,
+            Some("data".into()),
+            format!("truncated or corrupt data: {e}"),
+        )
+    };
     let (dtype, data) = match &descr[1..] {
         "f4" => (
             NpyDType::F32,
@@ -140,7 +153,11 @@ pub fn write_npy_f32(path: impl AsRef<Path>, data: &[f32], shape: &[usize]) -> R
     write_npy(path.as_ref(), data, shape)
 }
 
-fn write_npy<T: npyz::AutoSerialize + Copy>(path: &Path, data: &[T], shape: &[usize]) -> Result<()> {
+fn write_npy<T: npyz::AutoSerialize + Copy>(
+    path: &Path,
+    data: &[T],
+    shape: &[usize],
+) -> Result<()> {
     let expected: usize = shape.iter().product();
     if expected != data.len() {
         return Err(KilnError::shape(
@@ -191,7 +208,10 @@ pub fn parse_csv_column(text: &str, path: &Path) -> Result<Vec<f64>> {
             return Err(parse_err(
                 path,
                 Some(format!("line {line_no}")),
-                format!("expected one column, found {} fields", line.split(',').count()),
+                format!(
+                    "expected one column, found {} fields",
+                    line.split(',').count()
+                ),
             ));
         }
         let cell = line.trim_matches('"');
@@ -261,7 +281,10 @@ mod tests {
     fn fortran_order_is_transposed() {
         // 2x3 array [[0,1,2],[3,4,5]] stored column-major.
         let f = [0.0, 3.0, 1.0, 4.0, 2.0, 5.0];
-        assert_eq!(fortran_to_c(&f, &[2, 3]), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(
+            fortran_to_c(&f, &[2, 3]),
+            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        );
     }
 
     #[test]

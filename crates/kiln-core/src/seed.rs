@@ -33,14 +33,18 @@ mod tests {
 
     #[test]
     fn same_seed_same_numbers_and_streams_differ() {
-        let a: Vec<u32> = (0..4).map({
-            let mut r = rng(7);
-            move |_| r.random()
-        }).collect();
-        let b: Vec<u32> = (0..4).map({
-            let mut r = rng(7);
-            move |_| r.random()
-        }).collect();
+        let a: Vec<u32> = (0..4)
+            .map({
+                let mut r = rng(7);
+                move |_| r.random()
+            })
+            .collect();
+        let b: Vec<u32> = (0..4)
+            .map({
+                let mut r = rng(7);
+                move |_| r.random()
+            })
+            .collect();
         assert_eq!(a, b);
         let mut s0 = rng_stream(7, 0);
         let mut s1 = rng_stream(7, 1);

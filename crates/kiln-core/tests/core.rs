@@ -1,7 +1,9 @@
 //! kiln-core's contract: device selection, gradient checks, readers.
 
 use kiln_core::io::{self, NpyDType};
-use kiln_core::{Autodiff, BackendKind, GradCheckConfig, KilnError, Precision, convert, device, grad_check};
+use kiln_core::{
+    Autodiff, BackendKind, GradCheckConfig, KilnError, Precision, convert, device, grad_check,
+};
 use proptest::prelude::*;
 
 #[test]
@@ -18,7 +20,10 @@ fn every_compiled_backend_gives_a_working_device() {
 
 #[test]
 fn a_backend_compiled_out_is_an_error_not_a_panic() {
-    let missing: Vec<_> = BackendKind::ALL.into_iter().filter(|k| !k.is_compiled()).collect();
+    let missing: Vec<_> = BackendKind::ALL
+        .into_iter()
+        .filter(|k| !k.is_compiled())
+        .collect();
     for kind in missing {
         let err = device(kind, Autodiff::Off, Precision::F32).unwrap_err();
         assert!(matches!(err, KilnError::UnsupportedBackend { .. }), "{err}");
@@ -40,7 +45,14 @@ fn grad_check_passes_a_right_gradient_and_catches_a_wrong_one() {
     let dev = device(BackendKind::Flex, Autodiff::Off, Precision::F32).unwrap();
     let x = [0.3, -1.2, 2.5, 0.7];
     let cfg = GradCheckConfig::default();
-    let right = grad_check(|t| (t.clone().sin() * t.clone() * t).sum(), &x, [4], &dev, &cfg).unwrap();
+    let right = grad_check(
+        |t| (t.clone().sin() * t.clone() * t).sum(),
+        &x,
+        [4],
+        &dev,
+        &cfg,
+    )
+    .unwrap();
     assert!(right.passed, "{right}");
     assert!(right.max_rel_error < 1e-7, "{right}");
 
@@ -109,7 +121,9 @@ fn malformed_files_are_rejected_with_the_file_named() {
 
     let json = dir.path().join("case.json");
     std::fs::write(&json, "{\"a\": [1, 2,]}").unwrap();
-    let e = io::read_json::<serde_json::Value>(&json).unwrap_err().to_string();
+    let e = io::read_json::<serde_json::Value>(&json)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("case.json") && e.contains("line 1"), "{e}");
 }
 

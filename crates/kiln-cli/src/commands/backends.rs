@@ -17,7 +17,9 @@ fn probe(kind: BackendKind) -> Result<(), String> {
     if g == [2.0, 4.0, 6.0] {
         Ok(())
     } else {
-        Err(format!("d/dx sum(x^2) at [1,2,3] gave {g:?}, expected [2,4,6]"))
+        Err(format!(
+            "d/dx sum(x^2) at [1,2,3] gave {g:?}, expected [2,4,6]"
+        ))
     }
 }
 
@@ -40,7 +42,18 @@ pub fn run(globals: &Globals) -> CmdResult {
         .collect();
     let human = rows
         .iter()
-        .map(|(k, s)| format!("{:<8} {}{}", k.name(), s, if *k == globals.backend() { "  (selected)" } else { "" }))
+        .map(|(k, s)| {
+            format!(
+                "{:<8} {}{}",
+                k.name(),
+                s,
+                if *k == globals.backend() {
+                    "  (selected)"
+                } else {
+                    ""
+                }
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let json = json!({

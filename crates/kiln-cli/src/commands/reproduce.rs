@@ -54,7 +54,13 @@ fn select(names: &[String]) -> Result<Vec<Entry>, CliError> {
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> CliError {
-    CliError::Internal(KilnError::Io { path: path.to_path_buf(), source }.to_string())
+    CliError::Internal(
+        KilnError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+        .to_string(),
+    )
 }
 
 /// Runs the subcommand.
@@ -113,7 +119,8 @@ pub fn run(args: &Args, globals: &Globals, err: &mut dyn Write) -> CmdResult {
         .map_err(|e| io_error(&report_md, e))?;
     let report_json = args.out.join("report.json");
     let reports: Vec<_> = done.iter().map(|d| &d.report).collect();
-    let text = serde_json::to_string_pretty(&reports).map_err(|e| CliError::Internal(e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&reports).map_err(|e| CliError::Internal(e.to_string()))?;
     std::fs::write(&report_json, text).map_err(|e| io_error(&report_json, e))?;
 
     if !failed.is_empty() {
@@ -142,7 +149,13 @@ pub fn run(args: &Args, globals: &Globals, err: &mut dyn Write) -> CmdResult {
     for d in &done {
         let _ = writeln!(human, "{} ({:.1} s)", d.report.title, d.seconds);
         for m in &d.report.metrics {
-            let _ = writeln!(human, "  {:<32} {:>14} {}", m.name, format_value(m.value), m.unit);
+            let _ = writeln!(
+                human,
+                "  {:<32} {:>14} {}",
+                m.name,
+                format_value(m.value),
+                m.unit
+            );
         }
     }
     let _ = write!(human, "report: {}", report_md.display());
@@ -175,9 +188,19 @@ fn markdown(done: &[Done], failed: &[(String, String)], quick: bool, globals: &G
         let _ = writeln!(md, "`{}` — {:.1} s\n", r.name, d.seconds);
         let _ = writeln!(md, "{}\n", r.summary);
         if !r.metrics.is_empty() {
-            let _ = writeln!(md, "| metric | value | unit | meaning |\n| --- | ---: | --- | --- |");
+            let _ = writeln!(
+                md,
+                "| metric | value | unit | meaning |\n| --- | ---: | --- | --- |"
+            );
             for m in &r.metrics {
-                let _ = writeln!(md, "| {} | {} | {} | {} |", m.name, format_value(m.value), m.unit, m.description);
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} |",
+                    m.name,
+                    format_value(m.value),
+                    m.unit,
+                    m.description
+                );
             }
             md.push('\n');
         }
