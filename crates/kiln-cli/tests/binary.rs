@@ -1,0 +1,41 @@
+//! The real `kiln` process: exit codes and output channels as a shell user sees them.
+
+use std::process::Command;
+
+fn kiln(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(args)
+        .env_remove("KILN_BACKEND")
+        .output()
+        .expect("the kiln binary runs")
+}
+
+#[test]
+fn bad_input_exits_2_with_one_json_object() {
+    let out = kiln(&["--json", "reproduce", "no-such-experiment"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("no-such-experiment"));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"));
+}
+
+#[test]
+fn env_backend_is_honoured_and_validated() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["--json", "backends"])
+        .env("KILN_BACKEND", "tpu")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn version_and_help_exit_0() {
+    assert_eq!(kiln(&["--version"]).status.code(), Some(0));
+    let out = kiln(&["reproduce", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8(out.stdout).unwrap().contains("--quick"));
+}
