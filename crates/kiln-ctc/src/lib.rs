@@ -1,5 +1,35 @@
 //! # kiln-ctc
 //!
-//! CTC loss (all alignments, blank symbol, dynamic programming) and CTC decoding (greedy, prefix beam search, language model).
+//! Connectionist temporal classification: the loss (all alignments of a label sequence to the
+//! frames, with a blank symbol, summed by dynamic programming) and the decoders that turn
+//! per-frame probabilities back into text.
 //!
-//! This crate is a skeleton: its issue fills it. See the README for what is coming.
+//! - [`CtcLoss`] (built from [`CtcLossParams`]): PyTorch's `F.ctc_loss` semantics, log-space
+//!   alpha/beta recursions in plain Rust, parallel over the batch, loss and gradient, wired into
+//!   Burn's autodiff ([`CtcLoss::forward`]); Burn's own op behind the same checks
+//!   ([`CtcLoss::forward_burn`]).
+//! - Decoders ([`decode`]): [`greedy`](decode::greedy::greedy), prefix [`BeamSearch`] with an
+//!   ARPA n-gram [`NgramLm`], hotwords, N-best, timestamps and streaming; Viterbi forced
+//!   alignment and occupancy posteriors ([`decode::align`]).
+//! - [`monitor`]: blank-collapse statistics and the usual remedies.
+//! - [`experiment`]: `kiln reproduce ctc`.
+#![warn(missing_docs)]
+
+pub mod alphabet;
+pub mod decode;
+mod dp;
+pub mod errors;
+pub mod hyperparams;
+pub mod loss;
+pub mod lse;
+pub mod monitor;
+pub mod targets;
+
+pub use alphabet::Alphabet;
+pub use decode::beam::{BeamSearch, BeamState};
+pub use decode::lm::NgramLm;
+pub use decode::{Hypothesis, WordSpan};
+pub use errors::{CtcError, Result};
+pub use hyperparams::{BeamSearchParams, CtcLossParams, CtcLossValidParams, InputKind, Reduction};
+pub use loss::{CtcFloat, CtcLoss, CtcOutput, LossValue};
+pub use targets::{Targets, min_input_length};

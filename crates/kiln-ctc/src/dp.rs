@@ -1,0 +1,260 @@
+//! The CTC lattice recursions for one sample, in log space, in plain Rust.
+//!
+//! States are the target with blanks around every label (`S = 2L + 1`). `alpha_t(s)` is the log
+//! probability of all path prefixes that end in state `s` at frame `t`, `beta_t(s)` the same for
+//! suffixes starting there; both include the emission at `t` (Graves' convention), so
+//! `sum_s exp(alpha_t(s) + beta_t(s) - lp_t(l_s)) = P(target)` at every `t`. Only the band of
+//! states that are reachable from the start *and* can still reach the end is computed.
+
+use crate::lse::{lse2, lse3};
+use crate::targets::min_input_length;
+
+const NEG_INF: f64 = f64::NEG_INFINITY;
+
+/// What the recursions give for one sample.
+#[derive(Debug, Clone)]
+pub(crate) struct SampleResult {
+    /// `-ln P(target | input)`; `+inf` when the target cannot be emitted in `t_len` frames.
+    pub nll: f64,
+    /// Posterior occupancy `gamma[t * C + c]`: the probability that frame `t` emits class `c`
+    /// given the target (rows sum to 1). `None` when not asked for or the sample is infeasible.
+    pub posterior: Option<Vec<f64>>,
+}
+
+struct Lattice<'a> {
+    lp: &'a [f64],
+    t_len: usize,
+    classes: usize,
+    ext: Vec<usize>,
+    skip: Vec<bool>,
+}
+
+impl Lattice<'_> {
+    fn states(&self) -> usize {
+        self.ext.len()
+    }
+    /// Band of useful states at frame `t`: `[lo, hi)`.
+    #[inline]
+    fn band(&self, t: usize) -> (usize, usize) {
+        let s = self.states();
+        (s.saturating_sub(2 * (self.t_len - t)), s.min(2 * t + 2))
+    }
+    #[inline]
+    fn emit(&self, t: usize, s: usize) -> f64 {
+        self.lp[t * self.classes + self.ext[s]]
+    }
+}
+
+fn extended(target: &[usize], blank: usize) -> (Vec<usize>, Vec<bool>) {
+    let s = 2 * target.len() + 1;
+    let ext: Vec<usize> = (0..s)
+        .map(|i| if i % 2 == 0 { blank } else { target[i / 2] })
+        .collect();
+    let skip = (0..s)
+        .map(|i| i % 2 == 1 && i >= 2 && ext[i] != ext[i - 2])
+        .collect();
+    (ext, skip)
+}
+
+/// Forward pass only: the full alpha matrix `[t_len, S]` (row-major) and the nll.
+fn alpha_matrix(lat: &Lattice<'_>) -> (Vec<f64>, f64) {
+    let s_n = lat.states();
+    let t_len = lat.t_len;
+    let mut alpha = vec![NEG_INF; t_len * s_n];
+    alpha[0] = lat.emit(0, 0);
+    if s_n > 1 {
+        alpha[1] = lat.emit(0, 1);
+    }
+    for t in 1..t_len {
+        let (done, rest) = alpha.split_at_mut(t * s_n);
+        let prev = &done[(t - 1) * s_n..];
+        let cur = &mut rest[..s_n];
+        let (lo, hi) = lat.band(t);
+        let row = &lat.lp[t * lat.classes..(t + 1) * lat.classes];
+        for s in lo..hi {
+            let a = prev[s];
+            let b = if s >= 1 { prev[s - 1] } else { NEG_INF };
+            let c = if lat.skip[s] { prev[s - 2] } else { NEG_INF };
+            cur[s] = lse3(a, b, c) + row[lat.ext[s]];
+        }
+    }
+    let last = &alpha[(t_len - 1) * s_n..];
+    let ll = lse2(last[s_n - 1], if s_n > 1 { last[s_n - 2] } else { NEG_INF });
+    (alpha, -ll)
+}
+
+/// Runs the recursions for one sample.
+///
+/// `lp` holds `t_len` frames of `classes` log-probabilities, row-major.
+pub(crate) fn forward_backward(
+    lp: &[f64],
+    t_len: usize,
+    classes: usize,
+    target: &[usize],
+    blank: usize,
+    want_posterior: bool,
+) -> SampleResult {
+    if t_len < min_input_length(target) {
+        return SampleResult {
+            nll: f64::INFINITY,
+            posterior: None,
+        };
+    }
+    if t_len == 0 {
+        // Empty input, empty target: the empty path has probability 1.
+        return SampleResult {
+            nll: 0.0,
+            posterior: want_posterior.then(Vec::new),
+        };
+    }
+    let (ext, skip) = extended(target, blank);
+    let lat = Lattice {
+        lp,
+        t_len,
+        classes,
+        ext,
+        skip,
+    };
+    let (alpha, nll) = alpha_matrix(&lat);
+    if !nll.is_finite() || !want_posterior {
+        return SampleResult {
+            nll,
+            posterior: None,
+        };
+    }
+    let s_n = lat.states();
+    let mut post = vec![0.0; t_len * classes];
+    // Two beta rows, padded by two `-inf` cells so `s + 1` and `s + 2` need no bounds checks.
+    let mut next = vec![NEG_INF; s_n + 2];
+    let mut cur = vec![NEG_INF; s_n + 2];
+    let t = t_len - 1;
+    next[s_n - 1] = lat.emit(t, s_n - 1);
+    if s_n > 1 {
+        next[s_n - 2] = lat.emit(t, s_n - 2);
+    }
+    accumulate(&lat, &alpha, &next, t, nll, &mut post);
+    let mut hi_old = s_n;
+    for t in (0..t_len - 1).rev() {
+        let (lo, hi) = lat.band(t);
+        let row = &lat.lp[t * classes..(t + 1) * classes];
+        for s in lo..hi {
+            let a = next[s];
+            let b = next[s + 1];
+            let c = if s + 2 < s_n && lat.skip[s + 2] {
+                next[s + 2]
+            } else {
+                NEG_INF
+            };
+            cur[s] = lse3(a, b, c) + row[lat.ext[s]];
+        }
+        // Cells left over from frame t + 2 above this frame's band.
+        for v in &mut cur[hi..hi_old.max(hi)] {
+            *v = NEG_INF;
+        }
+        hi_old = hi;
+        accumulate(&lat, &alpha, &cur, t, nll, &mut post);
+        std::mem::swap(&mut next, &mut cur);
+    }
+    SampleResult {
+        nll,
+        posterior: Some(post),
+    }
+}
+
+/// Adds frame `t`'s state posteriors `exp(alpha + beta - emission + nll)` to `post[t, class]`.
+#[inline]
+fn accumulate(
+    lat: &Lattice<'_>,
+    alpha: &[f64],
+    beta: &[f64],
+    t: usize,
+    nll: f64,
+    post: &mut [f64],
+) {
+    let s_n = lat.states();
+    let (lo, hi) = lat.band(t);
+    let a_row = &alpha[t * s_n..(t + 1) * s_n];
+    let lp_row = &lat.lp[t * lat.classes..(t + 1) * lat.classes];
+    let p_row = &mut post[t * lat.classes..(t + 1) * lat.classes];
+    for s in lo..hi {
+        let c = lat.ext[s];
+        let v = a_row[s] + beta[s] - lp_row[c] + nll;
+        if v > -745.0 {
+            p_row[c] += v.exp();
+        }
+    }
+}
+
+/// Log-probability of the target (no gradient), for decoders and monitors.
+#[cfg(test)]
+pub(crate) fn log_likelihood(
+    lp: &[f64],
+    t_len: usize,
+    classes: usize,
+    target: &[usize],
+    blank: usize,
+) -> f64 {
+    -forward_backward(lp, t_len, classes, target, blank, false).nll
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lse::log_softmax_in_place;
+
+    fn random_lp(t: usize, c: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed;
+        let mut v: Vec<f64> = (0..t * c)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((x >> 11) as f64 / (1u64 << 53) as f64) * 4.0 - 2.0
+            })
+            .collect();
+        for f in v.chunks_mut(c) {
+            log_softmax_in_place(f);
+        }
+        v
+    }
+
+    #[test]
+    fn posteriors_are_distributions_and_identity_holds() {
+        let (t, c) = (12, 4);
+        let lp = random_lp(t, c, 3);
+        let r = forward_backward(&lp, t, c, &[1, 1, 2], 0, true);
+        assert!(r.nll.is_finite() && r.nll > 0.0);
+        let post = r.posterior.unwrap();
+        for row in post.chunks(c) {
+            let s: f64 = row.iter().sum();
+            assert!((s - 1.0).abs() < 1e-12, "{s}");
+        }
+    }
+
+    #[test]
+    fn single_path_when_input_is_minimal() {
+        // "aa" in 3 frames: only a, blank, a.
+        let (t, c) = (3, 3);
+        let lp = random_lp(t, c, 5);
+        let r = forward_backward(&lp, t, c, &[1, 1], 0, true);
+        let expect = -(lp[1] + lp[c] + lp[2 * c + 1]);
+        assert!((r.nll - expect).abs() < 1e-12);
+        let post = r.posterior.unwrap();
+        assert!((post[1] - 1.0).abs() < 1e-12 && (post[c] - 1.0).abs() < 1e-12);
+        // One frame too few: infeasible.
+        assert_eq!(
+            forward_backward(&lp, 2, c, &[1, 1], 0, false).nll,
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn empty_target_is_all_blanks() {
+        let (t, c) = (5, 3);
+        let lp = random_lp(t, c, 7);
+        let r = forward_backward(&lp, t, c, &[], 0, false);
+        let expect: f64 = -(0..t).map(|i| lp[i * c]).sum::<f64>();
+        assert!((r.nll - expect).abs() < 1e-12);
+        assert_eq!(log_likelihood(&lp, t, c, &[], 0), -r.nll);
+    }
+}
