@@ -1,0 +1,684 @@
+//! Adam and L-BFGS over a flat host parameter vector, each ending with a typed [`StopReason`].
+//!
+//! Why not burn-optim's L-BFGS: it works on a `Module` with `GradientsParams`, runs a fixed
+//! number of inner iterations per `step` and does not say why it stopped; PINN users need the
+//! stop reason (DeepXDE #536, #1819), and kiln's parameters are one flat vector already. This is
+//! a port of the same algorithm (PyTorch's L-BFGS with the strong-Wolfe line search of Nocedal &
+//! Wright, cubic interpolation), on `f64` host vectors, with every exit typed. The loss and
+//! gradient themselves are computed by Burn in the run's precision.
+
+use serde::{Deserialize, Serialize};
+
+use crate::errors::{PinnError, Result};
+
+/// Why an optimizer phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The iteration budget was used up.
+    MaxIterations,
+    /// The function-evaluation budget was used up.
+    MaxEvaluations,
+    /// `max |grad| <= gradient tolerance`.
+    GradientTolerance,
+    /// The loss, the step or the directional derivative changed by less than the change
+    /// tolerance.
+    ChangeTolerance,
+    /// The line search found no point with a lower loss.
+    LineSearchFailure,
+    /// The phase was given zero steps.
+    Skipped,
+}
+
+impl StopReason {
+    /// Snake-case name, as in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::MaxIterations => "max_iterations",
+            StopReason::MaxEvaluations => "max_evaluations",
+            StopReason::GradientTolerance => "gradient_tolerance",
+            StopReason::ChangeTolerance => "change_tolerance",
+            StopReason::LineSearchFailure => "line_search_failure",
+            StopReason::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How one optimizer phase went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseOutcome {
+    /// Iterations taken.
+    pub steps: usize,
+    /// Loss/gradient evaluations.
+    pub evaluations: usize,
+    /// Why it stopped.
+    pub stop_reason: StopReason,
+    /// Loss at the final parameters.
+    pub final_loss: f64,
+    /// Loss after each iteration.
+    pub history: Vec<f64>,
+}
+
+/// A loss/gradient oracle.
+pub type Oracle<'a> = dyn FnMut(&[f64]) -> Result<(f64, Vec<f64>)> + 'a;
+
+fn checked(
+    oracle: &mut Oracle<'_>,
+    theta: &[f64],
+    phase: &'static str,
+    step: usize,
+) -> Result<(f64, Vec<f64>)> {
+    let (f, g) = oracle(theta)?;
+    if !f.is_finite() {
+        return Err(PinnError::NonFiniteLoss {
+            phase,
+            step,
+            what: "loss",
+        });
+    }
+    if g.iter().any(|v| !v.is_finite()) {
+        return Err(PinnError::NonFiniteLoss {
+            phase,
+            step,
+            what: "gradient",
+        });
+    }
+    Ok((f, g))
+}
+
+fn round_to(values: &mut [f64], f32_params: bool) {
+    if f32_params {
+        for v in values {
+            *v = *v as f32 as f64;
+        }
+    }
+}
+
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Adam settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AdamSettings {
+    /// Steps.
+    pub steps: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Multiply the learning rate by this every 1000 steps (1: constant).
+    pub decay_per_1000: f64,
+    /// First-moment decay.
+    pub beta1: f64,
+    /// Second-moment decay.
+    pub beta2: f64,
+    /// Denominator guard (PyTorch's 1e-8, not burn-optim's 1e-5).
+    pub eps: f64,
+    /// Stop when `max |grad| <=` this.
+    pub gradient_tolerance: f64,
+}
+
+/// Adam (Kingma & Ba) on `theta` in place. `f32_params` keeps parameters representable in f32.
+/// `hook(step, theta)` runs before every step (loss balancing, resampling) and may change the
+/// oracle's state; `on_step` reports progress.
+pub fn adam(
+    theta: &mut [f64],
+    oracle: &mut Oracle<'_>,
+    s: &AdamSettings,
+    f32_params: bool,
+    hook: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+    on_step: &mut dyn FnMut(usize, f64),
+) -> Result<PhaseOutcome> {
+    let n = theta.len();
+    let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
+    let mut history = Vec::with_capacity(s.steps);
+    let mut stop = if s.steps == 0 {
+        StopReason::Skipped
+    } else {
+        StopReason::MaxIterations
+    };
+    let mut steps = 0;
+    for step in 0..s.steps {
+        hook(step, theta)?;
+        let (f, g) = checked(oracle, theta, "adam", step)?;
+        history.push(f);
+        on_step(step, f);
+        if max_abs(&g) <= s.gradient_tolerance {
+            stop = StopReason::GradientTolerance;
+            break;
+        }
+        let lr = s.lr * s.decay_per_1000.powf(step as f64 / 1000.0);
+        let t = (step + 1) as i32;
+        let (c1, c2) = (1.0 - s.beta1.powi(t), 1.0 - s.beta2.powi(t));
+        for i in 0..n {
+            m[i] = s.beta1 * m[i] + (1.0 - s.beta1) * g[i];
+            v[i] = s.beta2 * v[i] + (1.0 - s.beta2) * g[i] * g[i];
+            theta[i] -= lr * (m[i] / c1) / ((v[i] / c2).sqrt() + s.eps);
+        }
+        round_to(theta, f32_params);
+        steps = step + 1;
+    }
+    let (final_loss, _) = checked(oracle, theta, "adam", steps)?;
+    Ok(PhaseOutcome {
+        steps,
+        evaluations: steps + 1,
+        stop_reason: stop,
+        final_loss,
+        history,
+    })
+}
+
+/// L-BFGS settings (PyTorch's names and meanings).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LbfgsSettings {
+    /// Iterations.
+    pub max_iter: usize,
+    /// Function evaluations (line-search trials included).
+    pub max_eval: usize,
+    /// Pairs `(s, y)` kept.
+    pub history: usize,
+    /// Stop when `max |grad| <=` this.
+    pub tolerance_grad: f64,
+    /// Stop when the loss or the step changes by less than this.
+    pub tolerance_change: f64,
+}
+
+#[derive(Clone)]
+struct Sample {
+    t: f64,
+    f: f64,
+    g: Vec<f64>,
+    gtd: f64,
+}
+
+fn cubic_interpolate(
+    (x1, f1, g1): (f64, f64, f64),
+    (x2, f2, g2): (f64, f64, f64),
+    bounds: Option<(f64, f64)>,
+) -> f64 {
+    let (lo, hi) = bounds.unwrap_or(if x1 <= x2 { (x1, x2) } else { (x2, x1) });
+    let d1 = g1 + g2 - 3.0 * (f1 - f2) / (x1 - x2);
+    let d2_square = d1 * d1 - g1 * g2;
+    if d2_square >= 0.0 {
+        let d2 = d2_square.sqrt();
+        let pos = if x1 <= x2 {
+            x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2.0 * d2))
+        } else {
+            x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2.0 * d2))
+        };
+        pos.max(lo).min(hi)
+    } else {
+        (lo + hi) / 2.0
+    }
+}
+
+/// Strong-Wolfe line search along `d` from `x` (Nocedal & Wright Alg. 3.5/3.6, as in PyTorch).
+/// Returns the accepted sample and the number of evaluations.
+#[allow(clippy::too_many_arguments)]
+fn strong_wolfe(
+    eval: &mut dyn FnMut(f64) -> Result<(f64, Vec<f64>)>,
+    d: &[f64],
+    mut t: f64,
+    f: f64,
+    g: &[f64],
+    gtd: f64,
+    tolerance_change: f64,
+    max_ls: usize,
+) -> Result<(Sample, usize)> {
+    let (c1, c2) = (1e-4, 0.9);
+    let d_norm = max_abs(d);
+    let (mut f_new, mut g_new) = eval(t)?;
+    let mut evals = 1;
+    let mut gtd_new = dot(&g_new, d);
+    let mut prev = Sample {
+        t: 0.0,
+        f,
+        g: g.to_vec(),
+        gtd,
+    };
+    let mut ls_iter = 0;
+    let mut bracket: Option<[Sample; 2]> = None;
+    while ls_iter < max_ls {
+        if f_new > f + c1 * t * gtd || (ls_iter > 1 && f_new >= prev.f) {
+            bracket = Some([
+                prev.clone(),
+                Sample {
+                    t,
+                    f: f_new,
+                    g: g_new.clone(),
+                    gtd: gtd_new,
+                },
+            ]);
+            break;
+        }
+        if gtd_new.abs() <= -c2 * gtd {
+            return Ok((
+                Sample {
+                    t,
+                    f: f_new,
+                    g: g_new.clone(),
+                    gtd: gtd_new,
+                },
+                evals,
+            ));
+        }
+        if gtd_new >= 0.0 {
+            bracket = Some([
+                prev.clone(),
+                Sample {
+                    t,
+                    f: f_new,
+                    g: g_new.clone(),
+                    gtd: gtd_new,
+                },
+            ]);
+            break;
+        }
+        let t_next = cubic_interpolate(
+            (prev.t, prev.f, prev.gtd),
+            (t, f_new, gtd_new),
+            Some((t + 0.01 * (t - prev.t), t * 10.0)),
+        );
+        prev = Sample {
+            t,
+            f: f_new,
+            g: g_new,
+            gtd: gtd_new,
+        };
+        t = t_next;
+        (f_new, g_new) = eval(t)?;
+        evals += 1;
+        gtd_new = dot(&g_new, d);
+        ls_iter += 1;
+    }
+    let mut b = match bracket {
+        Some(b) => b,
+        // Budget used up while still extrapolating: take the last trial.
+        None => {
+            return Ok((
+                Sample {
+                    t,
+                    f: f_new,
+                    g: g_new,
+                    gtd: gtd_new,
+                },
+                evals,
+            ));
+        }
+    };
+    let mut insufficient = false;
+    let (mut lo, mut hi) = if b[0].f <= b[1].f { (0, 1) } else { (1, 0) };
+    while ls_iter < max_ls {
+        if (b[1].t - b[0].t).abs() * d_norm < tolerance_change {
+            break;
+        }
+        t = cubic_interpolate((b[0].t, b[0].f, b[0].gtd), (b[1].t, b[1].f, b[1].gtd), None);
+        let (bmin, bmax) = (b[0].t.min(b[1].t), b[0].t.max(b[1].t));
+        let eps = 0.1 * (bmax - bmin);
+        if (bmax - t).min(t - bmin) < eps {
+            if insufficient || t >= bmax || t <= bmin {
+                t = if (t - bmax).abs() < (t - bmin).abs() {
+                    bmax - eps
+                } else {
+                    bmin + eps
+                };
+                insufficient = false;
+            } else {
+                insufficient = true;
+            }
+        } else {
+            insufficient = false;
+        }
+        let (fn_, gn) = eval(t)?;
+        evals += 1;
+        let gtdn = dot(&gn, d);
+        ls_iter += 1;
+        if fn_ > f + c1 * t * gtd || fn_ >= b[lo].f {
+            b[hi] = Sample {
+                t,
+                f: fn_,
+                g: gn,
+                gtd: gtdn,
+            };
+        } else {
+            if gtdn.abs() <= -c2 * gtd {
+                return Ok((
+                    Sample {
+                        t,
+                        f: fn_,
+                        g: gn,
+                        gtd: gtdn,
+                    },
+                    evals,
+                ));
+            }
+            if gtdn * (b[hi].t - b[lo].t) >= 0.0 {
+                let low = &b[lo];
+                b[hi] = Sample {
+                    t: low.t,
+                    f: low.f,
+                    g: low.g.clone(),
+                    gtd: low.gtd,
+                };
+            }
+            b[lo] = Sample {
+                t,
+                f: fn_,
+                g: gn,
+                gtd: gtdn,
+            };
+        }
+        (lo, hi) = if b[0].f <= b[1].f { (0, 1) } else { (1, 0) };
+    }
+    let [b0, b1] = b;
+    Ok((if lo == 0 { b0 } else { b1 }, evals))
+}
+
+/// L-BFGS with strong-Wolfe line search on `theta` in place.
+pub fn lbfgs(
+    theta: &mut [f64],
+    oracle: &mut Oracle<'_>,
+    s: &LbfgsSettings,
+    f32_params: bool,
+    on_step: &mut dyn FnMut(usize, f64),
+) -> Result<PhaseOutcome> {
+    let n = theta.len();
+    if s.max_iter == 0 {
+        let (f, _) = checked(oracle, theta, "lbfgs", 0)?;
+        return Ok(PhaseOutcome {
+            steps: 0,
+            evaluations: 1,
+            stop_reason: StopReason::Skipped,
+            final_loss: f,
+            history: vec![],
+        });
+    }
+    let (mut loss, mut grad) = checked(oracle, theta, "lbfgs", 0)?;
+    let mut evals = 1;
+    let mut history = Vec::new();
+    let outcome = |steps, evals, stop, loss, history| PhaseOutcome {
+        steps,
+        evaluations: evals,
+        stop_reason: stop,
+        final_loss: loss,
+        history,
+    };
+    if max_abs(&grad) <= s.tolerance_grad {
+        return Ok(outcome(
+            0,
+            evals,
+            StopReason::GradientTolerance,
+            loss,
+            history,
+        ));
+    }
+    let mut hs: Vec<Vec<f64>> = Vec::new();
+    let mut hy: Vec<Vec<f64>> = Vec::new();
+    let mut d: Vec<f64> = grad.iter().map(|g| -g).collect();
+    let mut t;
+    let mut prev_grad: Option<Vec<f64>> = None;
+    let mut prev_step: Option<Vec<f64>> = None;
+    for iter in 0..s.max_iter {
+        if iter > 0 {
+            if let (Some(pg), Some(st)) = (&prev_grad, &prev_step) {
+                let y: Vec<f64> = grad.iter().zip(pg).map(|(a, b)| a - b).collect();
+                let ys = dot(&y, st);
+                if ys > 1e-10 {
+                    if hs.len() == s.history {
+                        hs.remove(0);
+                        hy.remove(0);
+                    }
+                    hs.push(st.clone());
+                    hy.push(y);
+                }
+            }
+            // Two-loop recursion for -H grad.
+            let k = hs.len();
+            let mut q: Vec<f64> = grad.iter().map(|g| -g).collect();
+            let mut alpha = vec![0.0; k];
+            let rho: Vec<f64> = (0..k).map(|i| 1.0 / dot(&hy[i], &hs[i])).collect();
+            for i in (0..k).rev() {
+                alpha[i] = rho[i] * dot(&hs[i], &q);
+                for (qj, yj) in q.iter_mut().zip(&hy[i]) {
+                    *qj -= alpha[i] * yj;
+                }
+            }
+            if k > 0 {
+                let gamma = dot(&hs[k - 1], &hy[k - 1]) / dot(&hy[k - 1], &hy[k - 1]);
+                for qj in q.iter_mut() {
+                    *qj *= gamma;
+                }
+            }
+            for i in 0..k {
+                let beta = rho[i] * dot(&hy[i], &q);
+                for (qj, sj) in q.iter_mut().zip(&hs[i]) {
+                    *qj += sj * (alpha[i] - beta);
+                }
+            }
+            d = q;
+        }
+        prev_grad = Some(grad.clone());
+        let prev_loss = loss;
+        t = if iter == 0 {
+            (1.0 / grad.iter().map(|g| g.abs()).sum::<f64>()).min(1.0)
+        } else {
+            1.0
+        };
+        let gtd = dot(&grad, &d);
+        if gtd > -s.tolerance_change {
+            return Ok(outcome(
+                iter,
+                evals,
+                StopReason::ChangeTolerance,
+                loss,
+                history,
+            ));
+        }
+        let base = theta.to_vec();
+        let mut trial = vec![0.0; n];
+        let budget = s.max_eval.saturating_sub(evals).max(1);
+        let mut eval = |step: f64| -> Result<(f64, Vec<f64>)> {
+            for i in 0..n {
+                trial[i] = base[i] + step * d[i];
+            }
+            round_to(&mut trial, f32_params);
+            checked(oracle, &trial, "lbfgs", iter)
+        };
+        let (sample, used) = strong_wolfe(
+            &mut eval,
+            &d,
+            t,
+            loss,
+            &grad,
+            gtd,
+            s.tolerance_change,
+            budget,
+        )?;
+        evals += used;
+        if sample.f >= loss {
+            // No decrease anywhere on the bracket: keep the current point.
+            return Ok(outcome(
+                iter,
+                evals,
+                StopReason::LineSearchFailure,
+                loss,
+                history,
+            ));
+        }
+        t = sample.t;
+        for i in 0..n {
+            theta[i] = base[i] + t * d[i];
+        }
+        round_to(theta, f32_params);
+        prev_step = Some(theta.iter().zip(&base).map(|(a, b)| a - b).collect());
+        loss = sample.f;
+        grad = sample.g;
+        history.push(loss);
+        on_step(iter, loss);
+        let steps = iter + 1;
+        if evals >= s.max_eval {
+            return Ok(outcome(
+                steps,
+                evals,
+                StopReason::MaxEvaluations,
+                loss,
+                history,
+            ));
+        }
+        if max_abs(&grad) <= s.tolerance_grad {
+            return Ok(outcome(
+                steps,
+                evals,
+                StopReason::GradientTolerance,
+                loss,
+                history,
+            ));
+        }
+        if max_abs(prev_step.as_deref().unwrap_or(&[])) <= s.tolerance_change
+            || (loss - prev_loss).abs() < s.tolerance_change
+        {
+            return Ok(outcome(
+                steps,
+                evals,
+                StopReason::ChangeTolerance,
+                loss,
+                history,
+            ));
+        }
+    }
+    Ok(outcome(
+        s.max_iter,
+        evals,
+        StopReason::MaxIterations,
+        loss,
+        history,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rosenbrock(x: &[f64]) -> Result<(f64, Vec<f64>)> {
+        let (a, b) = (x[0], x[1]);
+        let f = (1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2);
+        let g = vec![
+            -2.0 * (1.0 - a) - 400.0 * a * (b - a * a),
+            200.0 * (b - a * a),
+        ];
+        Ok((f, g))
+    }
+
+    #[test]
+    fn lbfgs_solves_rosenbrock_and_says_why_it_stopped() {
+        let mut x = vec![-1.2, 1.0];
+        let s = LbfgsSettings {
+            max_iter: 200,
+            max_eval: 500,
+            history: 10,
+            tolerance_grad: 1e-10,
+            tolerance_change: 1e-14,
+        };
+        let out = lbfgs(&mut x, &mut rosenbrock, &s, false, &mut |_, _| {}).unwrap();
+        assert!(
+            (x[0] - 1.0).abs() < 1e-6 && (x[1] - 1.0).abs() < 1e-6,
+            "{x:?}"
+        );
+        assert!(matches!(
+            out.stop_reason,
+            StopReason::GradientTolerance | StopReason::ChangeTolerance
+        ));
+        assert!(out.steps < 100);
+        // Monotone: strong Wolfe accepts only decreasing steps.
+        assert!(out.history.windows(2).all(|w| w[1] <= w[0]));
+    }
+
+    #[test]
+    fn lbfgs_hits_the_iteration_budget() {
+        let mut x = vec![-1.2, 1.0];
+        let s = LbfgsSettings {
+            max_iter: 3,
+            max_eval: 100,
+            history: 10,
+            tolerance_grad: 0.0,
+            tolerance_change: 0.0,
+        };
+        let out = lbfgs(&mut x, &mut rosenbrock, &s, false, &mut |_, _| {}).unwrap();
+        assert_eq!(out.stop_reason, StopReason::MaxIterations);
+        assert_eq!(out.steps, 3);
+    }
+
+    #[test]
+    fn non_finite_loss_is_a_typed_error_naming_the_step() {
+        let mut calls = 0;
+        let mut oracle = |x: &[f64]| -> Result<(f64, Vec<f64>)> {
+            calls += 1;
+            let f = if calls > 5 { f64::NAN } else { x[0] * x[0] };
+            Ok((f, vec![2.0 * x[0]]))
+        };
+        let mut x = vec![3.0];
+        let s = AdamSettings {
+            steps: 100,
+            lr: 0.1,
+            decay_per_1000: 1.0,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            gradient_tolerance: 0.0,
+        };
+        let err = adam(
+            &mut x,
+            &mut oracle,
+            &s,
+            false,
+            &mut |_, _| Ok(()),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        match err {
+            PinnError::NonFiniteLoss { phase, step, what } => {
+                assert_eq!((phase, step, what), ("adam", 5, "loss"));
+            }
+            e => panic!("unexpected error {e}"),
+        }
+    }
+
+    #[test]
+    fn adam_minimizes_a_quadratic() {
+        let mut x = vec![3.0, -2.0];
+        let mut q = |x: &[f64]| -> Result<(f64, Vec<f64>)> {
+            Ok((
+                x[0] * x[0] + 10.0 * x[1] * x[1],
+                vec![2.0 * x[0], 20.0 * x[1]],
+            ))
+        };
+        let s = AdamSettings {
+            steps: 2000,
+            lr: 0.05,
+            decay_per_1000: 0.5,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            gradient_tolerance: 1e-9,
+        };
+        let out = adam(
+            &mut x,
+            &mut q,
+            &s,
+            false,
+            &mut |_, _| Ok(()),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert!(out.final_loss < 1e-6, "{}", out.final_loss);
+    }
+}

@@ -1,0 +1,45 @@
+//! Per-problem default hyperparameters: the settings `kiln pinn solve` uses, chosen so the
+//! runs reach the accuracy recorded in the crate README.
+
+use crate::hyperparams::PinnParams;
+use crate::problems::ProblemKind;
+
+/// The recommended (unchecked) parameters for a built-in problem.
+pub fn recommended(kind: ProblemKind) -> PinnParams {
+    let base = PinnParams::new();
+    match kind {
+        ProblemKind::Poisson1d => base
+            .hidden(vec![32, 32])
+            .n_collocation(128)
+            .adam_steps(2000)
+            .adam_lr(3e-3)
+            .lbfgs_steps(500),
+        ProblemKind::Burgers => base
+            .hidden(vec![32, 32, 32, 32])
+            .n_collocation(4000)
+            .adam_steps(2000)
+            .adam_lr(2e-3)
+            .lbfgs_steps(4000),
+        ProblemKind::Heat => base
+            .hidden(vec![32, 32, 32])
+            .n_collocation(1000)
+            .adam_steps(1000)
+            .lbfgs_steps(1000),
+        ProblemKind::Helmholtz2d => base
+            .hidden(vec![32, 32, 32])
+            .n_collocation(2000)
+            .adam_steps(1000)
+            .lbfgs_steps(1500),
+        ProblemKind::AllenCahn => base
+            .hidden(vec![32, 32, 32, 32])
+            .n_collocation(4000)
+            .adam_steps(2000)
+            .lbfgs_steps(3000),
+        ProblemKind::Kovasznay | ProblemKind::Elasticity => base
+            .hidden(vec![32, 32, 32])
+            .n_collocation(2000)
+            .n_boundary(400)
+            .adam_steps(1000)
+            .lbfgs_steps(2000),
+    }
+}
