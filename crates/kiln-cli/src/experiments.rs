@@ -18,9 +18,16 @@ pub struct Entry {
 
 /// Every experiment, in report order.
 pub fn registry() -> Vec<Entry> {
-    vec![Entry {
-        name: kiln_core::check_experiment::NAME,
-        about: "backend check: least squares by gradient descent vs the closed form",
-        run: kiln_core::check_experiment::run,
-    }]
+    vec![
+        Entry {
+            name: kiln_core::check_experiment::NAME,
+            about: "backend check: least squares by gradient descent vs the closed form",
+            run: kiln_core::check_experiment::run,
+        },
+        Entry {
+            name: kiln_pinn::experiment::NAME,
+            about: "PINNs: Adam vs L-BFGS vs Adam -> L-BFGS, f32 vs f64, clean vs noisy data",
+            run: kiln_pinn::experiment::run,
+        },
+    ]
 }

@@ -1,12 +1,114 @@
-//! `kiln pinn`: filled by the kiln-pinn issue.
+//! `kiln pinn solve`: train a physics-informed network on a built-in problem (kiln-pinn) and
+//! measure it against the exact or reference solution.
+
+use kiln_core::{KilnError, Precision};
+use kiln_pinn::{ProblemKind, ProblemOptions, presets};
+use serde_json::json;
 
 use crate::Globals;
-use crate::output::CmdResult;
+use crate::output::{CliError, CmdResult, Output};
+use crate::progress::Bar;
 
 /// Arguments of `kiln pinn`.
-pub type Args = super::area::Pending;
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: PinnCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum PinnCommand {
+    /// Train on a built-in problem and report the relative L2 error.
+    Solve(SolveArgs),
+}
+
+/// Arguments of `kiln pinn solve`.
+#[derive(Debug, clap::Args)]
+struct SolveArgs {
+    /// burgers, poisson1d, heat, helmholtz2d, allen-cahn, kovasznay or elasticity.
+    #[arg(long)]
+    problem: String,
+    /// Adam steps (default: the problem's preset).
+    #[arg(long)]
+    adam_steps: Option<usize>,
+    /// L-BFGS iterations (default: the problem's preset).
+    #[arg(long)]
+    lbfgs_steps: Option<usize>,
+    /// Arithmetic precision: f32 or f64 (default: the preset, f64).
+    #[arg(long, value_parser = parse_precision)]
+    precision: Option<Precision>,
+    /// Collocation points (default: the problem's preset).
+    #[arg(long)]
+    collocation: Option<usize>,
+    /// Impose boundary/initial conditions as penalties instead of exactly.
+    #[arg(long)]
+    soft: bool,
+}
+
+fn parse_precision(s: &str) -> Result<Precision, String> {
+    s.parse().map_err(|e: KilnError| e.to_string())
+}
+
+fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
+    let kind = ProblemKind::parse(&a.problem).map_err(|e| CliError::from(KilnError::from(e)))?;
+    let mut params = presets::recommended(kind).seed(globals.seed);
+    if let Some(n) = a.adam_steps {
+        params = params.adam_steps(n);
+    }
+    if let Some(n) = a.lbfgs_steps {
+        params = params.lbfgs_steps(n);
+    }
+    if let Some(p) = a.precision {
+        params = params.precision(p);
+    }
+    if let Some(n) = a.collocation {
+        params = params.n_collocation(n);
+    }
+    let params = params
+        .check()
+        .map_err(|e| CliError::from(KilnError::from(e)))?;
+    let options = ProblemOptions {
+        hard_constraints: !a.soft,
+        seed: globals.seed,
+        ..ProblemOptions::default()
+    };
+    let bar = Bar::new("pinn", globals.json || globals.quiet);
+    let result = kiln_pinn::solve(kind, &options, &params, globals.backend(), &bar);
+    bar.finish();
+    let (report, _) = result.map_err(|e| CliError::from(KilnError::from(e)))?;
+    let t = &report.train;
+    let json = json!({
+        "problem": report.problem,
+        "l2_relative_error": report.l2_relative_error,
+        "stop_reason": t.stop_reason.name(),
+        "adam_steps": t.adam.steps,
+        "lbfgs_steps": t.lbfgs.steps,
+        "seconds": t.seconds,
+        "final_loss": t.final_loss,
+        "max_abs_error": report.max_abs_error,
+        "adam_stop_reason": t.adam.stop_reason.name(),
+        "lbfgs_stop_reason": t.lbfgs.stop_reason.name(),
+        "precision": params.precision().to_string(),
+    });
+    let human = format!(
+        "{}: relative L2 error {:.3e} (max abs {:.3e})\nstopped: {} after {} Adam + {} L-BFGS \
+         steps, final loss {:.3e}, {:.1} s ({})",
+        report.problem,
+        report.l2_relative_error,
+        report.max_abs_error,
+        t.stop_reason,
+        t.adam.steps,
+        t.lbfgs.steps,
+        t.final_loss,
+        t.seconds,
+        params.precision()
+    );
+    Ok(Output::new(json, human))
+}
 
 /// Runs the subcommand.
-pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
-    args.run("pinn")
+pub fn run(args: &Args, globals: &Globals) -> CmdResult {
+    match &args.command {
+        PinnCommand::Solve(a) => solve(a, globals),
+    }
 }
