@@ -1,5 +1,43 @@
 //! # kiln-privacy
 //!
-//! DP-SGD and exact privacy accounting of (epsilon, delta) under composition.
+//! DP-SGD on Burn and exact (epsilon, delta) accounting of its composition.
 //!
-//! This crate is a skeleton: its issue fills it. See the README for what is coming.
+//! - [`event`]: privacy events (Gaussian, Laplace, Poisson-subsampled Gaussian) and the
+//!   serializable [`Ledger`] a training run writes;
+//! - [`rdp`]: Rényi-DP accountant (dp_accounting 0.6 parity, never drops an order);
+//! - [`pld`]: privacy-loss-distribution accountant (connect-the-dots, FFT composition);
+//! - [`composition`]: basic and advanced composition theorems, for comparison;
+//! - [`accountant`]: one front for all of them ([`AccountantKind`]);
+//! - [`calibrate`]: smallest noise / largest q / most steps meeting a target;
+//! - [`audit`]: recompute a training plan's claim and name the usual mistakes.
+//!
+//! ```
+//! use kiln_privacy::{AccountantKind, Ledger, epsilon};
+//! // Abadi et al. 2016: q = 0.01, sigma = 4, 10^4 steps, delta = 1e-5.
+//! let ledger = Ledger::dp_sgd(0.01, 4.0, 10_000)?;
+//! let eps = epsilon(AccountantKind::Rdp, &ledger, 1e-5)?;
+//! assert!(eps > 1.0 && eps < 1.3);
+//! # Ok::<(), kiln_privacy::PrivacyError>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod accountant;
+
+pub mod audit;
+pub mod calibrate;
+pub mod composition;
+pub mod dpsgd;
+pub mod errors;
+pub mod event;
+pub mod experiment;
+pub mod ghost;
+pub mod hyperparams;
+pub mod pld;
+pub mod rdp;
+pub mod special;
+
+pub use accountant::{AccountantKind, delta, epsilon};
+pub use errors::{PrivacyError, Result};
+pub use event::{DpEvent, Ledger, LedgerEntry};
+pub use hyperparams::{Conversion, Estimate, PldParams, RdpParams};

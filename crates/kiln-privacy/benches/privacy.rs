@@ -1,0 +1,35 @@
+//! Criterion benches: an RDP query, an RDP noise calibration, a PLD query of 10^4 steps.
+//! `cargo bench -p kiln-privacy` (or `cargo xtask bench privacy`). The same queries in
+//! dp_accounting are timed by `benches/dp_accounting_timing.py`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kiln_privacy::calibrate::noise_multiplier;
+use kiln_privacy::{AccountantKind, Ledger, epsilon};
+
+fn benches(c: &mut Criterion) {
+    let ledger = Ledger::dp_sgd(0.01, 1.1, 10_000).unwrap();
+    c.bench_function("rdp_query_q0.01_s1.1_1e4", |b| {
+        b.iter(|| epsilon(AccountantKind::Rdp, black_box(&ledger), 1e-5).unwrap())
+    });
+    c.bench_function("rdp_calibrate_eps1_q0.01_1e4", |b| {
+        b.iter(|| noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4).unwrap())
+    });
+    let mut g = c.benchmark_group("pld");
+    g.sample_size(10);
+    g.bench_function("pld_query_q0.01_s1.1_1e4", |b| {
+        b.iter(|| epsilon(AccountantKind::Pld, black_box(&ledger), 1e-5).unwrap())
+    });
+    let abadi = Ledger::dp_sgd(0.01, 4.0, 10_000).unwrap();
+    g.bench_function("pld_query_q0.01_s4_1e4", |b| {
+        b.iter(|| epsilon(AccountantKind::Pld, black_box(&abadi), 1e-5).unwrap())
+    });
+    g.bench_function("pld_calibrate_eps1_q0.01_1e4", |b| {
+        b.iter(|| noise_multiplier(AccountantKind::Pld, 0.01, 10_000, 1e-5, 1.0, 1e-3).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(privacy, benches);
+criterion_main!(privacy);

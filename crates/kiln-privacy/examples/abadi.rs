@@ -1,0 +1,43 @@
+//! The Abadi et al. 2016 setting (q = 0.01, sigma = 4, 10^4 steps, delta = 1e-5) under every
+//! accountant, the PLD bracket, a calibration and an audit.
+//!
+//! `cargo run --release -p kiln-privacy --example abadi`
+
+use kiln_privacy::accountant::pld_bracket;
+use kiln_privacy::audit::{Sampling, TrainingPlan, audit};
+use kiln_privacy::calibrate::noise_multiplier;
+use kiln_privacy::{AccountantKind, Ledger, epsilon};
+
+fn main() -> Result<(), kiln_privacy::PrivacyError> {
+    let ledger = Ledger::dp_sgd(0.01, 4.0, 10_000)?;
+    for kind in AccountantKind::ALL {
+        println!(
+            "{:<9} epsilon = {:.4}",
+            kind.name(),
+            epsilon(kind, &ledger, 1e-5)?
+        );
+    }
+    let (lo, hi) = pld_bracket(&ledger, 1e-5)?;
+    println!("PLD bracket on the true epsilon: [{lo:.4}, {hi:.4}]");
+    let c = noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4)?;
+    println!(
+        "noise multiplier for epsilon 1: {:.4} (achieves {:.4})",
+        c.value, c.epsilon
+    );
+    let plan = TrainingPlan {
+        dataset_size: 60_000,
+        batch_size: 600,
+        epochs: Some(100.0),
+        steps: None,
+        noise_multiplier: 4.0,
+        sampling: Sampling::Shuffle,
+        delta: 1e-5,
+        claimed_epsilon: 1.26,
+        accounted_with: AccountantKind::Rdp,
+    };
+    println!(
+        "audit of the same run with shuffled batches: {}",
+        audit(&plan)?.verdict
+    );
+    Ok(())
+}

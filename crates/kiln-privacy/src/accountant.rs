@@ -1,0 +1,114 @@
+//! One front for every accountant: pick one by [`AccountantKind`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::composition::{advanced_epsilon, basic_epsilon};
+use crate::errors::{PrivacyError, Result};
+use crate::event::{Ledger, check_delta, check_epsilon};
+use crate::hyperparams::{Estimate, PldParams, RdpParams};
+use crate::pld::PldAccountant;
+use crate::rdp::RdpAccountant;
+
+/// The accountants kiln offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountantKind {
+    /// Rényi DP, dp_accounting's default orders, improved conversion.
+    Rdp,
+    /// Privacy loss distributions, interval 1e-4, pessimistic.
+    Pld,
+    /// Basic composition of exact per-step guarantees.
+    Basic,
+    /// Advanced (Dwork-Rothblum-Vadhan) composition of exact per-step guarantees.
+    Advanced,
+}
+
+impl AccountantKind {
+    /// Every kind.
+    pub const ALL: [AccountantKind; 4] = [
+        AccountantKind::Rdp,
+        AccountantKind::Pld,
+        AccountantKind::Basic,
+        AccountantKind::Advanced,
+    ];
+
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            AccountantKind::Rdp => "rdp",
+            AccountantKind::Pld => "pld",
+            AccountantKind::Basic => "basic",
+            AccountantKind::Advanced => "advanced",
+        }
+    }
+}
+
+impl fmt::Display for AccountantKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for AccountantKind {
+    type Err = PrivacyError;
+    fn from_str(s: &str) -> Result<Self> {
+        AccountantKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s.to_ascii_lowercase())
+            .ok_or_else(|| {
+                PrivacyError::invalid("accountant", s, "expected one of rdp, pld, basic, advanced")
+            })
+    }
+}
+
+/// Epsilon of `ledger` at `delta` with the default settings of `kind` (never under-reports).
+pub fn epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64> {
+    check_delta(delta)?;
+    match kind {
+        AccountantKind::Rdp => Ok(RdpAccountant::new(RdpParams::new().check()?)
+            .epsilon(ledger, delta)?
+            .epsilon),
+        AccountantKind::Pld => PldAccountant::new(PldParams::new().check()?).epsilon(ledger, delta),
+        AccountantKind::Basic => basic_epsilon(ledger, delta),
+        AccountantKind::Advanced => advanced_epsilon(ledger, delta),
+    }
+}
+
+/// Delta of `ledger` at `epsilon` with the default settings of `kind`. For the composition
+/// theorems delta is found by bisection in log space (to 1e-6 relative, upper end).
+pub fn delta(kind: AccountantKind, ledger: &Ledger, eps: f64) -> Result<f64> {
+    check_epsilon(eps)?;
+    match kind {
+        AccountantKind::Rdp => Ok(RdpAccountant::new(RdpParams::new().check()?)
+            .delta(ledger, eps)?
+            .delta),
+        AccountantKind::Pld => PldAccountant::new(PldParams::new().check()?).delta(ledger, eps),
+        AccountantKind::Basic | AccountantKind::Advanced => {
+            let f = |d: f64| epsilon(kind, ledger, d);
+            let (mut lo, mut hi) = (1e-300f64.ln(), (1.0 - 1e-12f64).ln());
+            if f(hi.exp())? > eps {
+                return Ok(1.0);
+            }
+            while hi - lo > 1e-6 {
+                let mid = 0.5 * (lo + hi);
+                if f(mid.exp())? > eps {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            Ok(hi.exp())
+        }
+    }
+}
+
+/// A certified bracket on the true epsilon: PLD optimistic (lower) and pessimistic (upper).
+pub fn pld_bracket(ledger: &Ledger, delta: f64) -> Result<(f64, f64)> {
+    let lo = PldAccountant::new(PldParams::new().estimate(Estimate::Optimistic).check()?);
+    let hi = PldAccountant::new(PldParams::new().check()?);
+    let (a, b) = rayon::join(|| lo.epsilon(ledger, delta), || hi.epsilon(ledger, delta));
+    Ok((a?, b?))
+}

@@ -1,0 +1,305 @@
+//! The composition audit: recompute a training plan's (epsilon, delta) and, when the claim
+//! does not hold, name the usual accounting mistakes that reproduce it.
+
+use std::path::Path;
+
+use kiln_core::KilnError;
+use serde::{Deserialize, Serialize};
+
+use crate::accountant::{AccountantKind, epsilon};
+use crate::errors::{PrivacyError, Result};
+use crate::event::{DpEvent, Ledger, check_delta, check_sigma};
+
+/// How batches were drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Each example independently with probability batch_size / dataset_size (Opacus,
+    /// dp_accounting's analysis).
+    Poisson,
+    /// Shuffle once per epoch and cut into fixed batches (what most data loaders do). Each
+    /// example is in exactly one batch per epoch, so without a shuffling analysis the sound
+    /// bound is one unamplified Gaussian release per epoch.
+    Shuffle,
+}
+
+/// A DP-SGD training plan and the privacy claimed for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingPlan {
+    /// Number of training examples.
+    pub dataset_size: u64,
+    /// Expected (Poisson) or fixed (shuffle) batch size.
+    pub batch_size: u64,
+    /// Epochs; steps = epochs * ceil(dataset_size / batch_size) unless `steps` is given.
+    #[serde(default)]
+    pub epochs: Option<f64>,
+    /// Total optimizer steps (overrides `epochs`).
+    #[serde(default)]
+    pub steps: Option<u64>,
+    /// Noise multiplier sigma (noise std / clipping norm).
+    pub noise_multiplier: f64,
+    /// How batches were drawn.
+    pub sampling: Sampling,
+    /// Target delta.
+    pub delta: f64,
+    /// Epsilon the plan claims.
+    pub claimed_epsilon: f64,
+    /// Accountant the plan says it used (default rdp).
+    #[serde(default = "default_accountant")]
+    pub accounted_with: AccountantKind,
+}
+
+fn default_accountant() -> AccountantKind {
+    AccountantKind::Rdp
+}
+
+impl TrainingPlan {
+    /// Reads and checks a plan from JSON text.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let plan: TrainingPlan = serde_json::from_str(text).map_err(|e| KilnError::Parse {
+            path: "<plan>".into(),
+            location: Some(format!("line {} column {}", e.line(), e.column())),
+            message: e.to_string(),
+        })?;
+        plan.check()?;
+        Ok(plan)
+    }
+
+    /// Reads a plan file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| KilnError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|e| match e {
+            PrivacyError::Core(KilnError::Parse {
+                location, message, ..
+            }) => PrivacyError::Core(KilnError::Parse {
+                path: path.to_path_buf(),
+                location,
+                message,
+            }),
+            other => other,
+        })
+    }
+
+    /// Validates the numbers.
+    pub fn check(&self) -> Result<()> {
+        if self.dataset_size == 0 {
+            return Err(PrivacyError::invalid("dataset_size", 0, "must be >= 1"));
+        }
+        if self.batch_size == 0 || self.batch_size > self.dataset_size {
+            return Err(PrivacyError::invalid(
+                "batch_size",
+                self.batch_size,
+                "must be in [1, dataset_size]",
+            ));
+        }
+        check_sigma(self.noise_multiplier)?;
+        check_delta(self.delta)?;
+        if !(self.claimed_epsilon.is_finite() && self.claimed_epsilon >= 0.0) {
+            return Err(PrivacyError::invalid(
+                "claimed_epsilon",
+                self.claimed_epsilon,
+                "must be finite and >= 0",
+            ));
+        }
+        match (self.steps, self.epochs) {
+            (Some(0), _) => Err(PrivacyError::invalid("steps", 0, "must be >= 1")),
+            (Some(_), _) => Ok(()),
+            (None, Some(e)) if e.is_finite() && e > 0.0 => Ok(()),
+            (None, Some(e)) => Err(PrivacyError::invalid("epochs", e, "must be finite and > 0")),
+            (None, None) => Err(PrivacyError::invalid(
+                "steps",
+                "missing",
+                "give `steps` or `epochs`",
+            )),
+        }
+    }
+
+    /// Sampling rate q = batch / dataset.
+    pub fn sampling_rate(&self) -> f64 {
+        self.batch_size as f64 / self.dataset_size as f64
+    }
+
+    /// Steps per epoch.
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.dataset_size.div_ceil(self.batch_size)
+    }
+
+    /// Total steps.
+    pub fn total_steps(&self) -> u64 {
+        self.steps.unwrap_or_else(|| {
+            (self.epochs.unwrap_or(1.0) * self.steps_per_epoch() as f64).ceil() as u64
+        })
+    }
+
+    /// Epochs (derived from steps when not given).
+    pub fn total_epochs(&self) -> f64 {
+        self.total_steps() as f64 / self.steps_per_epoch() as f64
+    }
+
+    /// The ledger a correct analysis composes.
+    pub fn correct_ledger(&self) -> Result<Ledger> {
+        match self.sampling {
+            Sampling::Poisson => Ledger::dp_sgd(
+                self.sampling_rate(),
+                self.noise_multiplier,
+                self.total_steps(),
+            ),
+            Sampling::Shuffle => {
+                // One full-participation Gaussian release per (possibly partial) epoch.
+                let epochs = self.total_epochs().ceil() as u64;
+                Ledger::single(DpEvent::gaussian(self.noise_multiplier)?, epochs.max(1))
+            }
+        }
+    }
+}
+
+/// One candidate mistake and the epsilon it produces.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mistake {
+    /// Short identifier.
+    pub name: String,
+    /// What the mistake is.
+    pub description: String,
+    /// Epsilon the mistaken accounting gives.
+    pub epsilon: f64,
+    /// Whether it reproduces the claim within 5%.
+    pub matches_claim: bool,
+}
+
+/// The audit's findings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditReport {
+    /// Sampling rate used.
+    pub sampling_rate: f64,
+    /// Steps composed.
+    pub steps: u64,
+    /// Correct epsilon (PLD, pessimistic) at the plan's delta.
+    pub recomputed_epsilon: f64,
+    /// Correct epsilon with the RDP accountant (looser), for reference.
+    pub recomputed_epsilon_rdp: f64,
+    /// The claim.
+    pub claimed_epsilon: f64,
+    /// `recomputed / claimed` (> 1: the claim under-reports).
+    pub factor: f64,
+    /// Whether the claim holds (claimed >= recomputed within 0.1%).
+    pub claim_holds: bool,
+    /// Short verdict sentence.
+    pub verdict: String,
+    /// Candidate mistakes, those matching the claim first.
+    pub mistakes: Vec<Mistake>,
+}
+
+/// Audits `plan`.
+pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
+    plan.check()?;
+    let q = plan.sampling_rate();
+    let steps = plan.total_steps();
+    let sigma = plan.noise_multiplier;
+    let delta = plan.delta;
+    let correct = plan.correct_ledger()?;
+    let recomputed = epsilon(AccountantKind::Pld, &correct, delta)?;
+    let recomputed_rdp = epsilon(AccountantKind::Rdp, &correct, delta)?;
+    // The "truth" is the tightest sound answer we have; the claimed accountant may be looser.
+    let claimed = plan.claimed_epsilon;
+    let factor = if claimed > 0.0 {
+        recomputed / claimed
+    } else {
+        f64::INFINITY
+    };
+    let claim_holds = claimed >= recomputed * (1.0 - 1e-3);
+
+    let acc = plan.accounted_with;
+    let mut mistakes = Vec::new();
+    let mut push = |name: &str, description: String, eps: f64| {
+        let matches_claim = claimed > 0.0 && (eps / claimed - 1.0).abs() < 0.05;
+        mistakes.push(Mistake {
+            name: name.into(),
+            description,
+            epsilon: eps,
+            matches_claim,
+        });
+    };
+    let epochs = plan.total_epochs().round().max(1.0) as u64;
+    if epochs != steps {
+        let e = epsilon(acc, &Ledger::dp_sgd(q, sigma, epochs)?, delta)?;
+        push(
+            "per_epoch_composition",
+            format!(
+                "composed {epochs} times (once per epoch) instead of {steps} times (once per step)"
+            ),
+            e,
+        );
+    }
+    let n = plan.dataset_size as f64;
+    let e = epsilon(acc, &Ledger::dp_sgd(q / n, sigma, steps)?, delta)?;
+    push(
+        "q_divided_twice",
+        format!(
+            "sampling rate {:.3e} (batch / N^2) instead of {q:.3e} (batch / N)",
+            q / n
+        ),
+        e,
+    );
+    if plan.sampling == Sampling::Shuffle {
+        let e = epsilon(acc, &Ledger::dp_sgd(q, sigma, steps)?, delta)?;
+        push(
+            "shuffling_accounted_as_poisson",
+            "batches were shuffled, but privacy amplification by Poisson subsampling was claimed"
+                .into(),
+            e,
+        );
+    }
+    // Basic composition with the per-step delta left at the total delta (the deltas of the
+    // steps add up, so this claims k times too little delta).
+    let basic_ledger = match plan.sampling {
+        Sampling::Poisson => Ledger::dp_sgd(q, sigma, 1)?,
+        Sampling::Shuffle => Ledger::dp_sgd(q, sigma, 1)?,
+    };
+    let e1 = crate::composition::single_release_epsilon(&basic_ledger.entries()[0].event, delta)?;
+    push(
+        "basic_composition_delta_not_split",
+        format!(
+            "basic composition of {steps} steps, each at the full delta {delta:e} (the deltas add up)"
+        ),
+        e1 * steps as f64,
+    );
+    mistakes.sort_by(|a, b| {
+        b.matches_claim.cmp(&a.matches_claim).then(
+            (a.epsilon / claimed - 1.0)
+                .abs()
+                .partial_cmp(&(b.epsilon / claimed - 1.0).abs())
+                .unwrap_or(std::cmp::Ordering::Equal),
+        )
+    });
+    let verdict = if claim_holds {
+        format!("claim holds: epsilon {recomputed:.4} <= claimed {claimed:.4} at delta {delta:e}")
+    } else {
+        let named: Vec<&str> = mistakes
+            .iter()
+            .filter(|m| m.matches_claim)
+            .map(|m| m.name.as_str())
+            .collect();
+        format!(
+            "claim does NOT hold: true epsilon {recomputed:.4} is {factor:.2}x the claimed {claimed:.4}{}",
+            if named.is_empty() {
+                String::new()
+            } else {
+                format!("; the claim is reproduced by: {}", named.join(", "))
+            }
+        )
+    };
+    Ok(AuditReport {
+        sampling_rate: q,
+        steps,
+        recomputed_epsilon: recomputed,
+        recomputed_epsilon_rdp: recomputed_rdp,
+        claimed_epsilon: claimed,
+        factor,
+        claim_holds,
+        verdict,
+        mistakes,
+    })
+}

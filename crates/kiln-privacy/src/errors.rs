@@ -1,0 +1,65 @@
+//! The errors kiln-privacy returns.
+
+use kiln_core::KilnError;
+
+/// Result alias of this crate.
+pub type Result<T, E = PrivacyError> = std::result::Result<T, E>;
+
+/// What can go wrong while accounting privacy or running DP-SGD.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivacyError {
+    /// A shared kiln error: invalid parameter, non-finite value, I/O, parse.
+    #[error(transparent)]
+    Core(#[from] KilnError),
+    /// An RDP order could not be evaluated soundly; kiln refuses to drop it silently.
+    #[error("RDP order {order} failed: {reason}")]
+    RdpOrder {
+        /// The Rényi order.
+        order: f64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No parameter value in the searched range meets the privacy target.
+    #[error("calibration: {0}")]
+    Unreachable(String),
+    /// A PLD would need more memory than kiln allows for one distribution.
+    #[error("PLD grid of {points} points exceeds the limit of {limit}: {hint}")]
+    GridTooLarge {
+        /// Points needed.
+        points: usize,
+        /// The limit.
+        limit: usize,
+        /// How to get under it.
+        hint: String,
+    },
+}
+
+impl PrivacyError {
+    /// Shorthand for an invalid-parameter error.
+    pub fn invalid(name: &str, value: impl ToString, reason: &str) -> Self {
+        PrivacyError::Core(KilnError::invalid(name, value, reason))
+    }
+
+    /// Shorthand for a numerical failure.
+    pub fn numerical(context: &str, message: impl Into<String>) -> Self {
+        PrivacyError::Core(KilnError::Numerical {
+            context: context.to_string(),
+            message: message.into(),
+        })
+    }
+}
+
+impl From<PrivacyError> for KilnError {
+    fn from(e: PrivacyError) -> Self {
+        match e {
+            PrivacyError::Core(k) => k,
+            PrivacyError::RdpOrder { .. } | PrivacyError::GridTooLarge { .. } => {
+                KilnError::Numerical {
+                    context: "privacy accounting".into(),
+                    message: e.to_string(),
+                }
+            }
+            PrivacyError::Unreachable(m) => KilnError::invalid("target", "-", m),
+        }
+    }
+}

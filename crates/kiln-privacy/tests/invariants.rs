@@ -1,0 +1,76 @@
+//! proptest invariants of the accountants and calibration.
+
+use kiln_privacy::accountant::pld_bracket;
+use kiln_privacy::calibrate::noise_multiplier;
+use kiln_privacy::{AccountantKind, Ledger, epsilon};
+use proptest::prelude::*;
+
+fn rdp(q: f64, s: f64, n: u64) -> f64 {
+    epsilon(AccountantKind::Rdp, &Ledger::dp_sgd(q, s, n).unwrap(), 1e-5).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn epsilon_monotone_in_steps_q_and_sigma(q in 0.001f64..0.3, s in 0.6f64..6.0, n in 1u64..5000) {
+        let e = rdp(q, s, n);
+        prop_assert!(e <= rdp(q, s, 2 * n) + 1e-12);
+        prop_assert!(e <= rdp((1.5 * q).min(1.0), s, n) + 1e-12);
+        prop_assert!(e + 1e-12 >= rdp(q, 1.2 * s, n));
+        for kind in [AccountantKind::Basic, AccountantKind::Advanced] {
+            let l = Ledger::dp_sgd(q, s, n).unwrap();
+            let l2 = Ledger::dp_sgd(q, s, 2 * n).unwrap();
+            prop_assert!(epsilon(kind, &l, 1e-5).unwrap() <= epsilon(kind, &l2, 1e-5).unwrap() + 1e-9);
+        }
+    }
+
+    #[test]
+    fn calibrated_noise_meets_target_and_one_percent_less_does_not(
+        q in 0.002f64..0.2, n in 10u64..3000, target in 0.3f64..8.0
+    ) {
+        let c = noise_multiplier(AccountantKind::Rdp, q, n, 1e-5, target, 1e-4).unwrap();
+        prop_assert!(c.epsilon <= target);
+        prop_assert!(rdp(q, c.value, n) <= target);
+        prop_assert!(rdp(q, 0.99 * c.value, n) > target);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    #[test]
+    fn pld_brackets_and_is_tighter_than_rdp(q in 0.005f64..0.2, s in 0.8f64..4.0, n in 1u64..200) {
+        let l = Ledger::dp_sgd(q, s, n).unwrap();
+        let (lo, hi) = pld_bracket(&l, 1e-5).unwrap();
+        prop_assert!(lo <= hi, "optimistic {lo} > pessimistic {hi}");
+        // Both bound the same truth; the optimistic side rounds every step's loss down by up
+        // to one interval (1e-4), so the bracket may widen by up to n * 1e-4.
+        prop_assert!(hi - lo <= 0.02 * hi + n as f64 * 1e-4 + 1e-3, "bracket [{lo}, {hi}] too wide");
+        let r = epsilon(AccountantKind::Rdp, &l, 1e-5).unwrap();
+        prop_assert!(r >= hi - 1e-3 * hi, "rdp {r} below pld {hi}");
+    }
+}
+
+#[test]
+fn exact_gaussian_is_inside_the_pld_bracket() {
+    // q = 1, sigma = 2, 100 steps = mu-GDP with mu = 5: exact eps 33.10373233592246 (vectors).
+    let l = Ledger::dp_sgd(1.0, 2.0, 100).unwrap();
+    let (lo, hi) = pld_bracket(&l, 1e-5).unwrap();
+    let exact = 33.103_732_335_922_46;
+    assert!(lo <= exact && exact <= hi, "[{lo}, {hi}] vs {exact}");
+}
+
+#[test]
+fn abadi_setting_side_by_side() {
+    // Abadi et al. 2016: q = 0.01, sigma = 4, 1e4 steps, delta 1e-5; the paper reports 1.26
+    // (moments accountant) and 9.34 (strong composition).
+    let l = Ledger::dp_sgd(0.01, 4.0, 10_000).unwrap();
+    let e: Vec<f64> = AccountantKind::ALL
+        .iter()
+        .map(|k| epsilon(*k, &l, 1e-5).unwrap())
+        .collect();
+    let (rdp, pld, basic, adv) = (e[0], e[1], e[2], e[3]);
+    assert!(pld < rdp && rdp < 1.26 && rdp > 1.0, "{e:?}");
+    assert!(adv < basic && adv > 1.26, "{e:?}");
+}
