@@ -12,7 +12,6 @@
 //!   ARPA n-gram [`NgramLm`], hotwords, N-best, timestamps and streaming; Viterbi forced
 //!   alignment and occupancy posteriors ([`decode::align`]).
 //! - [`monitor`]: blank-collapse statistics and the usual remedies.
-//! - [`experiment`]: `kiln reproduce ctc`.
 #![warn(missing_docs)]
 
 pub mod alphabet;
