@@ -25,6 +25,11 @@ pub fn registry() -> Vec<Entry> {
             run: kiln_core::check_experiment::run,
         },
         Entry {
+            name: kiln_privacy::experiment::NAME,
+            about: "privacy: epsilon vs steps under four accountants, DP-SGD accuracy vs epsilon, audit",
+            run: kiln_privacy::experiment::run,
+        },
+        Entry {
             name: kiln_pinn::experiment::NAME,
             about: "PINNs: Adam vs L-BFGS vs Adam -> L-BFGS, f32 vs f64, clean vs noisy data",
             run: kiln_pinn::experiment::run,

@@ -1,0 +1,213 @@
+//! `kiln privacy`: epsilon, noise and audit through the CLI contract.
+
+use serde_json::Value;
+
+fn kiln(args: &[&str]) -> (i32, Value, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut full = vec!["kiln", "--json", "privacy"];
+    full.extend_from_slice(args);
+    let code = kiln_cli::run(full, &mut out, &mut err);
+    let stdout = String::from_utf8(out).unwrap();
+    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    (code, v, String::from_utf8(err).unwrap())
+}
+
+#[test]
+fn epsilon_rdp_matches_dp_accounting() {
+    // dp_accounting 0.6 RdpAccountant: q 0.01, sigma 1.1, 1000 steps, delta 1e-5 -> 1.71177...
+    let (code, v, err) = kiln(&[
+        "epsilon",
+        "--sampling-rate",
+        "0.01",
+        "--noise-multiplier",
+        "1.1",
+        "--steps",
+        "1000",
+        "--delta",
+        "1e-5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["accountant"], "rdp");
+    let eps = v["epsilon"].as_f64().unwrap();
+    assert!((eps / 1.711_770_166_242_901_2 - 1.0).abs() < 1e-6, "{eps}");
+}
+
+#[test]
+fn epsilon_pld_and_composition_theorems_order() {
+    let base = [
+        "epsilon",
+        "--sampling-rate",
+        "0.01",
+        "--noise-multiplier",
+        "1.1",
+        "--steps",
+        "1000",
+        "--delta",
+        "1e-5",
+    ];
+    let mut eps = Vec::new();
+    for acc in ["pld", "rdp", "advanced", "basic"] {
+        let mut a = base.to_vec();
+        a.extend(["--accountant", acc]);
+        let (code, v, err) = kiln(&a);
+        assert_eq!(code, 0, "{acc}: {err}");
+        assert_eq!(v["accountant"], acc);
+        eps.push(v["epsilon"].as_f64().unwrap());
+    }
+    // dp_accounting PLD: 1.5153702481094293.
+    assert!(
+        (eps[0] / 1.515_370_248_109_429_3 - 1.0).abs() < 1e-3,
+        "{eps:?}"
+    );
+    assert!(
+        eps.windows(2).all(|w| w[0] < w[1]),
+        "pld < rdp < advanced < basic: {eps:?}"
+    );
+}
+
+#[test]
+fn noise_calibration_meets_target() {
+    let (code, v, err) = kiln(&[
+        "noise",
+        "--target-epsilon",
+        "1.5",
+        "--sampling-rate",
+        "0.01",
+        "--steps",
+        "1000",
+        "--delta",
+        "1e-5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let s = v["noise_multiplier"].as_f64().unwrap();
+    assert!(v["epsilon"].as_f64().unwrap() <= 1.5);
+    let (_, v2, _) = kiln(&[
+        "epsilon",
+        "--sampling-rate",
+        "0.01",
+        "--noise-multiplier",
+        &format!("{}", s * 0.99),
+        "--steps",
+        "1000",
+        "--delta",
+        "1e-5",
+    ]);
+    assert!(v2["epsilon"].as_f64().unwrap() > 1.5);
+}
+
+#[test]
+fn bad_input_exits_2() {
+    for args in [
+        vec![
+            "epsilon",
+            "--sampling-rate",
+            "1.5",
+            "--noise-multiplier",
+            "1",
+            "--steps",
+            "10",
+            "--delta",
+            "1e-5",
+        ],
+        vec![
+            "epsilon",
+            "--sampling-rate",
+            "0.1",
+            "--noise-multiplier",
+            "0",
+            "--steps",
+            "10",
+            "--delta",
+            "1e-5",
+        ],
+        vec![
+            "epsilon",
+            "--sampling-rate",
+            "0.1",
+            "--noise-multiplier",
+            "1",
+            "--steps",
+            "10",
+            "--delta",
+            "1",
+        ],
+        vec![
+            "epsilon",
+            "--sampling-rate",
+            "0.1",
+            "--noise-multiplier",
+            "1",
+            "--steps",
+            "10",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            "prv",
+        ],
+        vec![
+            "noise",
+            "--target-epsilon",
+            "-1",
+            "--sampling-rate",
+            "0.1",
+            "--steps",
+            "10",
+            "--delta",
+            "1e-5",
+        ],
+        vec![
+            "noise",
+            "--target-epsilon",
+            "1",
+            "--sampling-rate",
+            "0.1",
+            "--steps",
+            "10",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            "basic",
+        ],
+        vec!["audit", "--plan", "/no/such/plan.json"],
+    ] {
+        let (code, v, err) = kiln(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(v["error"].is_string());
+        assert_eq!(err.trim().lines().count(), 1);
+    }
+}
+
+#[test]
+fn audit_names_per_epoch_composition() {
+    let dir = tempfile::tempdir().unwrap();
+    // Claim: RDP epsilon of 60 steps (one per epoch) for a 60-epoch, 100-steps-per-epoch run.
+    let (_, v, _) = kiln(&[
+        "epsilon",
+        "--sampling-rate",
+        "0.01",
+        "--noise-multiplier",
+        "1.1",
+        "--steps",
+        "60",
+        "--delta",
+        "1e-5",
+    ]);
+    let claimed = v["epsilon"].as_f64().unwrap();
+    let plan = serde_json::json!({
+        "dataset_size": 60000, "batch_size": 600, "epochs": 60, "noise_multiplier": 1.1,
+        "sampling": "poisson", "delta": 1e-5, "claimed_epsilon": claimed, "accounted_with": "rdp"
+    });
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, plan.to_string()).unwrap();
+    let (code, v, err) = kiln(&["audit", "--plan", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["claim_holds"], false);
+    assert!(v["factor"].as_f64().unwrap() > 2.0);
+    assert_eq!(v["mistakes"][0]["name"], "per_epoch_composition");
+    assert_eq!(v["mistakes"][0]["matches_claim"], true);
+    // A malformed plan is bad input.
+    std::fs::write(&path, "{\"dataset_size\": 10}").unwrap();
+    let (code, _, _) = kiln(&["audit", "--plan", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+}
