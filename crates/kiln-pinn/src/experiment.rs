@@ -47,9 +47,9 @@ fn sizes(kind: ProblemKind, quick: bool) -> Sizes {
     match (kind, quick) {
         (ProblemKind::Poisson1d, true) => Sizes {
             hidden: vec![16, 16],
-            n_collocation: 64,
-            adam: 300,
-            lbfgs: 150,
+            n_collocation: 48,
+            adam: 150,
+            lbfgs: 75,
             observations: 16,
         },
         (ProblemKind::Poisson1d, false) => Sizes {
@@ -60,11 +60,11 @@ fn sizes(kind: ProblemKind, quick: bool) -> Sizes {
             observations: 64,
         },
         (_, true) => Sizes {
-            hidden: vec![16, 16],
-            n_collocation: 400,
-            adam: 150,
-            lbfgs: 100,
-            observations: 100,
+            hidden: vec![12, 12],
+            n_collocation: 200,
+            adam: 60,
+            lbfgs: 40,
+            observations: 50,
         },
         (_, false) => Sizes {
             hidden: vec![32, 32, 32, 32],

@@ -11,9 +11,9 @@ pub fn recommended(kind: ProblemKind) -> PinnParams {
         ProblemKind::Poisson1d => base
             .hidden(vec![32, 32])
             .n_collocation(128)
-            .adam_steps(2000)
+            .adam_steps(300)
             .adam_lr(3e-3)
-            .lbfgs_steps(500),
+            .lbfgs_steps(100),
         ProblemKind::Burgers => base
             .hidden(vec![32, 32, 32, 32])
             .n_collocation(4000)
