@@ -10,13 +10,37 @@ use kiln_privacy::{AccountantKind, Ledger, epsilon};
 
 fn main() -> Result<(), kiln_privacy::PrivacyError> {
     let ledger = Ledger::dp_sgd(0.01, 4.0, 10_000)?;
+    // Wall times are indicative only (the criterion benches are the measurement).
+    let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     for kind in AccountantKind::ALL {
-        println!(
-            "{:<9} epsilon = {:.4}",
-            kind.name(),
-            epsilon(kind, &ledger, 1e-5)?
-        );
+        let t = std::time::Instant::now();
+        let e = epsilon(kind, &ledger, 1e-5)?;
+        println!("{:<9} epsilon = {e:.4}  ({:.1} ms)", kind.name(), ms(t));
     }
+    let t = std::time::Instant::now();
+    let e = epsilon(
+        AccountantKind::Pld,
+        &Ledger::dp_sgd(0.01, 1.1, 10_000)?,
+        1e-5,
+    )?;
+    println!(
+        "pld, q 0.01 sigma 1.1 1e4 steps: epsilon = {e:.4}  ({:.1} ms)",
+        ms(t)
+    );
+    let t = std::time::Instant::now();
+    let c = noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4)?;
+    println!(
+        "rdp calibration for epsilon 1: sigma {:.4}  ({:.1} ms)",
+        c.value,
+        ms(t)
+    );
+    let t = std::time::Instant::now();
+    let c = noise_multiplier(AccountantKind::Pld, 0.01, 10_000, 1e-5, 1.0, 1e-3)?;
+    println!(
+        "pld calibration for epsilon 1: sigma {:.4}  ({:.1} ms)",
+        c.value,
+        ms(t)
+    );
     let (lo, hi) = pld_bracket(&ledger, 1e-5)?;
     println!("PLD bracket on the true epsilon: [{lo:.4}, {hi:.4}]");
     let c = noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4)?;
