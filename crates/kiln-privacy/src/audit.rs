@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use kiln_core::KilnError;
 use serde::{Deserialize, Serialize};
 
 use crate::accountant::{AccountantKind, epsilon};
@@ -56,31 +55,16 @@ fn default_accountant() -> AccountantKind {
 impl TrainingPlan {
     /// Reads and checks a plan from JSON text.
     pub fn from_json(text: &str) -> Result<Self> {
-        let plan: TrainingPlan = serde_json::from_str(text).map_err(|e| KilnError::Parse {
-            path: "<plan>".into(),
-            location: Some(format!("line {} column {}", e.line(), e.column())),
-            message: e.to_string(),
-        })?;
+        let plan: TrainingPlan = kiln_core::io::parse_json(text, Path::new("<plan>"))?;
         plan.check()?;
         Ok(plan)
     }
 
     /// Reads a plan file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| KilnError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_json(&text).map_err(|e| match e {
-            PrivacyError::Core(KilnError::Parse {
-                location, message, ..
-            }) => PrivacyError::Core(KilnError::Parse {
-                path: path.to_path_buf(),
-                location,
-                message,
-            }),
-            other => other,
-        })
+        let plan: TrainingPlan = kiln_core::io::read_json(path)?;
+        plan.check()?;
+        Ok(plan)
     }
 
     /// Validates the numbers.

@@ -206,11 +206,7 @@ impl Ledger {
 
     /// Parses and validates a ledger from JSON.
     pub fn from_json(text: &str) -> Result<Self> {
-        let l: Ledger = serde_json::from_str(text).map_err(|e| KilnError::Parse {
-            path: "<ledger>".into(),
-            location: Some(format!("line {} column {}", e.line(), e.column())),
-            message: e.to_string(),
-        })?;
+        let l: Ledger = kiln_core::io::parse_json(text, Path::new("<ledger>"))?;
         l.validate()?;
         Ok(l)
     }
@@ -227,22 +223,9 @@ impl Ledger {
 
     /// Reads a ledger saved by [`Ledger::save`].
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| {
-            PrivacyError::Core(KilnError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        })?;
-        Self::from_json(&text).map_err(|e| match e {
-            PrivacyError::Core(KilnError::Parse {
-                location, message, ..
-            }) => PrivacyError::Core(KilnError::Parse {
-                path: path.to_path_buf(),
-                location,
-                message,
-            }),
-            other => other,
-        })
+        let l: Ledger = kiln_core::io::read_json(path)?;
+        l.validate()?;
+        Ok(l)
     }
 }
 
