@@ -66,6 +66,32 @@ fn point_fn(f: impl Fn(&[f64]) -> Vec<f64> + Send + Sync + 'static) -> PointFn {
     Arc::new(f)
 }
 
+/// Soft conditions of a 1D space-time problem on x in [a, b], t >= 0: u = `wall` on both
+/// spatial faces and u(x, 0) = `initial(x)`; none when the output transform imposes them.
+fn wall_and_initial(
+    hard: bool,
+    wall: f64,
+    initial: impl Fn(f64) -> f64 + Send + Sync + 'static,
+) -> Vec<Condition> {
+    if hard {
+        return vec![];
+    }
+    vec![
+        dirichlet(
+            "bc",
+            Face::both(0).to_vec(),
+            point_fn(move |_| vec![wall]),
+            vec![0],
+        ),
+        dirichlet(
+            "ic",
+            vec![Face::lower(1)],
+            point_fn(move |x| vec![initial(x[0])]),
+            vec![0],
+        ),
+    ]
+}
+
 fn dirichlet(name: &str, faces: Vec<Face>, target: PointFn, components: Vec<usize>) -> Condition {
     Condition {
         name: name.into(),
@@ -222,24 +248,7 @@ fn burgers(hard: bool) -> Result<Problem> {
         outputs: 1,
         needs: Needs::values().d(1).d2(0, 0),
         residual,
-        conditions: if hard {
-            vec![]
-        } else {
-            vec![
-                dirichlet(
-                    "bc",
-                    Face::both(0).to_vec(),
-                    point_fn(|_| vec![0.0]),
-                    vec![0],
-                ),
-                dirichlet(
-                    "ic",
-                    vec![Face::lower(1)],
-                    point_fn(|x| vec![-(PI * x[0]).sin()]),
-                    vec![0],
-                ),
-            ]
-        },
+        conditions: wall_and_initial(hard, 0.0, |x| -(PI * x).sin()),
         transform: hard.then(|| OutputTransform {
             g: Arc::new(|x| vec![-(x[0] * PI).sin()]),
             phi: Arc::new(|x| vec![x[1] * (1.0 - x[0] * x[0])]),
@@ -259,24 +268,7 @@ fn heat(hard: bool) -> Result<Problem> {
         outputs: 1,
         needs: Needs::values().d(1).d2(0, 0),
         residual,
-        conditions: if hard {
-            vec![]
-        } else {
-            vec![
-                dirichlet(
-                    "bc",
-                    Face::both(0).to_vec(),
-                    point_fn(|_| vec![0.0]),
-                    vec![0],
-                ),
-                dirichlet(
-                    "ic",
-                    vec![Face::lower(1)],
-                    point_fn(|x| vec![(PI * x[0]).sin()]),
-                    vec![0],
-                ),
-            ]
-        },
+        conditions: wall_and_initial(hard, 0.0, |x| (PI * x).sin()),
         transform: hard.then(|| OutputTransform {
             g: Arc::new(|x| vec![(x[0] * PI).sin()]),
             phi: Arc::new(|x| vec![x[1] * x[0] * (1.0 - x[0]) * 4.0]),
@@ -347,24 +339,7 @@ fn allen_cahn(hard: bool) -> Result<Problem> {
         outputs: 1,
         needs: Needs::values().d(1).d2(0, 0),
         residual,
-        conditions: if hard {
-            vec![]
-        } else {
-            vec![
-                dirichlet(
-                    "bc",
-                    Face::both(0).to_vec(),
-                    point_fn(|_| vec![-1.0]),
-                    vec![0],
-                ),
-                dirichlet(
-                    "ic",
-                    vec![Face::lower(1)],
-                    point_fn(move |x| vec![ic(x[0])]),
-                    vec![0],
-                ),
-            ]
-        },
+        conditions: wall_and_initial(hard, -1.0, ic),
         transform: hard.then(|| OutputTransform {
             g: Arc::new(|x| vec![x[0] * x[0] * (x[0] * PI).cos()]),
             phi: Arc::new(|x| vec![x[1] * (1.0 - x[0] * x[0])]),
