@@ -221,6 +221,17 @@ fn cubic_interpolate(
     }
 }
 
+/// Evaluates the objective at step `t` along `d`.
+fn probe(
+    eval: &mut dyn FnMut(f64) -> Result<(f64, Vec<f64>)>,
+    d: &[f64],
+    t: f64,
+) -> Result<Sample> {
+    let (f, g) = eval(t)?;
+    let gtd = dot(&g, d);
+    Ok(Sample { t, f, g, gtd })
+}
+
 /// Strong-Wolfe line search along `d` from `x` (Nocedal & Wright Alg. 3.5/3.6, as in PyTorch).
 /// Returns the accepted sample and the number of evaluations.
 #[allow(clippy::too_many_arguments)]
@@ -236,9 +247,8 @@ fn strong_wolfe(
 ) -> Result<(Sample, usize)> {
     let (c1, c2) = (1e-4, 0.9);
     let d_norm = max_abs(d);
-    let (mut f_new, mut g_new) = eval(t)?;
+    let mut cur = probe(eval, d, t)?;
     let mut evals = 1;
-    let mut gtd_new = dot(&g_new, d);
     let mut prev = Sample {
         t: 0.0,
         f,
@@ -246,74 +256,29 @@ fn strong_wolfe(
         gtd,
     };
     let mut ls_iter = 0;
-    let mut bracket: Option<[Sample; 2]> = None;
-    while ls_iter < max_ls {
-        if f_new > f + c1 * t * gtd || (ls_iter > 1 && f_new >= prev.f) {
-            bracket = Some([
-                prev.clone(),
-                Sample {
-                    t,
-                    f: f_new,
-                    g: g_new.clone(),
-                    gtd: gtd_new,
-                },
-            ]);
-            break;
+    let mut b = loop {
+        if ls_iter >= max_ls {
+            // Budget used up while still extrapolating: take the last trial.
+            return Ok((cur, evals));
         }
-        if gtd_new.abs() <= -c2 * gtd {
-            return Ok((
-                Sample {
-                    t,
-                    f: f_new,
-                    g: g_new.clone(),
-                    gtd: gtd_new,
-                },
-                evals,
-            ));
+        if cur.f > f + c1 * cur.t * gtd || (ls_iter > 1 && cur.f >= prev.f) {
+            break [prev, cur];
         }
-        if gtd_new >= 0.0 {
-            bracket = Some([
-                prev.clone(),
-                Sample {
-                    t,
-                    f: f_new,
-                    g: g_new.clone(),
-                    gtd: gtd_new,
-                },
-            ]);
-            break;
+        if cur.gtd.abs() <= -c2 * gtd {
+            return Ok((cur, evals));
+        }
+        if cur.gtd >= 0.0 {
+            break [prev, cur];
         }
         let t_next = cubic_interpolate(
             (prev.t, prev.f, prev.gtd),
-            (t, f_new, gtd_new),
-            Some((t + 0.01 * (t - prev.t), t * 10.0)),
+            (cur.t, cur.f, cur.gtd),
+            Some((cur.t + 0.01 * (cur.t - prev.t), cur.t * 10.0)),
         );
-        prev = Sample {
-            t,
-            f: f_new,
-            g: g_new,
-            gtd: gtd_new,
-        };
-        t = t_next;
-        (f_new, g_new) = eval(t)?;
+        prev = cur;
+        cur = probe(eval, d, t_next)?;
         evals += 1;
-        gtd_new = dot(&g_new, d);
         ls_iter += 1;
-    }
-    let mut b = match bracket {
-        Some(b) => b,
-        // Budget used up while still extrapolating: take the last trial.
-        None => {
-            return Ok((
-                Sample {
-                    t,
-                    f: f_new,
-                    g: g_new,
-                    gtd: gtd_new,
-                },
-                evals,
-            ));
-        }
     };
     let mut insufficient = false;
     let (mut lo, mut hi) = if b[0].f <= b[1].f { (0, 1) } else { (1, 0) };
@@ -338,44 +303,19 @@ fn strong_wolfe(
         } else {
             insufficient = false;
         }
-        let (fn_, gn) = eval(t)?;
+        let trial = probe(eval, d, t)?;
         evals += 1;
-        let gtdn = dot(&gn, d);
         ls_iter += 1;
-        if fn_ > f + c1 * t * gtd || fn_ >= b[lo].f {
-            b[hi] = Sample {
-                t,
-                f: fn_,
-                g: gn,
-                gtd: gtdn,
-            };
+        if trial.f > f + c1 * t * gtd || trial.f >= b[lo].f {
+            b[hi] = trial;
         } else {
-            if gtdn.abs() <= -c2 * gtd {
-                return Ok((
-                    Sample {
-                        t,
-                        f: fn_,
-                        g: gn,
-                        gtd: gtdn,
-                    },
-                    evals,
-                ));
+            if trial.gtd.abs() <= -c2 * gtd {
+                return Ok((trial, evals));
             }
-            if gtdn * (b[hi].t - b[lo].t) >= 0.0 {
-                let low = &b[lo];
-                b[hi] = Sample {
-                    t: low.t,
-                    f: low.f,
-                    g: low.g.clone(),
-                    gtd: low.gtd,
-                };
+            if trial.gtd * (b[hi].t - b[lo].t) >= 0.0 {
+                b[hi] = b[lo].clone();
             }
-            b[lo] = Sample {
-                t,
-                f: fn_,
-                g: gn,
-                gtd: gtdn,
-            };
+            b[lo] = trial;
         }
         (lo, hi) = if b[0].f <= b[1].f { (0, 1) } else { (1, 0) };
     }
