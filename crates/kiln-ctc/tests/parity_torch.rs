@@ -2,7 +2,7 @@
 
 use kiln_core::burn::tensor::activation::log_softmax;
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
-use kiln_ctc::{CtcLossParams, InputKind, Reduction, Targets};
+use kiln_ctc::{CtcLoss, CtcLossParams, InputKind, Reduction, Targets};
 use serde_json::Value;
 
 fn cases() -> Vec<Value> {
@@ -61,6 +61,17 @@ const REDUCTIONS: [(&str, Reduction); 3] = [
     ("sum", Reduction::Sum),
 ];
 
+/// The loss the reference cases were made with: logits in, the given reduction.
+fn logits_loss(blank: usize, red: Reduction, zero_infinity: bool) -> CtcLoss {
+    CtcLossParams::new()
+        .blank(blank)
+        .reduction(red)
+        .zero_infinity(zero_infinity)
+        .input(InputKind::Logits)
+        .check()
+        .unwrap()
+}
+
 fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(1e-12)
 }
@@ -75,13 +86,7 @@ fn losses_and_gradients_match_torch_f32() {
             for zinf in [false, true] {
                 let key = format!("f32_{rname}_zinf{}", zinf as u8);
                 let reference = &c.raw["torch"][&key];
-                let loss = CtcLossParams::new()
-                    .blank(c.blank)
-                    .reduction(red)
-                    .zero_infinity(zinf)
-                    .input(InputKind::Logits)
-                    .check()
-                    .unwrap();
+                let loss = logits_loss(c.blank, red, zinf);
                 let out = loss
                     .compute(&x, c.dims, &c.targets, &c.input_lengths, true)
                     .unwrap();
@@ -118,13 +123,7 @@ fn losses_match_torch_and_numpy_f64() {
     for c in cases().iter().map(parse) {
         for (rname, red) in REDUCTIONS {
             for zinf in [false, true] {
-                let loss = CtcLossParams::new()
-                    .blank(c.blank)
-                    .reduction(red)
-                    .zero_infinity(zinf)
-                    .input(InputKind::Logits)
-                    .check()
-                    .unwrap();
+                let loss = logits_loss(c.blank, red, zinf);
                 let out = loss
                     .compute(&c.logits, c.dims, &c.targets, &c.input_lengths, false)
                     .unwrap();
@@ -179,12 +178,7 @@ fn host_path_agrees_with_burn_op() {
     let dev = device(BackendKind::Flex, Autodiff::Off, Precision::F32).unwrap();
     for c in cases().iter().map(parse).take(3) {
         for (_, red) in REDUCTIONS {
-            let loss = CtcLossParams::new()
-                .blank(c.blank)
-                .reduction(red)
-                .input(InputKind::Logits)
-                .check()
-                .unwrap();
+            let loss = logits_loss(c.blank, red, false);
             let logits = convert::tensor_f64(&c.logits, c.dims, &dev).unwrap();
             let a = convert::to_vec_f64(
                 &loss
@@ -216,12 +210,7 @@ fn exact_gradient_matches_finite_differences() {
     let dev = device(BackendKind::Flex, Autodiff::Off, Precision::F32).unwrap();
     let c = parse(&cases()[0]);
     for red in [Reduction::Mean, Reduction::Sum, Reduction::None] {
-        let loss = CtcLossParams::new()
-            .blank(c.blank)
-            .reduction(red)
-            .input(InputKind::Logits)
-            .check()
-            .unwrap();
+        let loss = logits_loss(c.blank, red, false);
         let report = grad_check(
             |x| loss.forward(x, &c.targets, &c.input_lengths).unwrap(),
             &c.logits,
