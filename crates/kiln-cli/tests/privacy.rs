@@ -98,79 +98,18 @@ fn noise_calibration_meets_target() {
 
 #[test]
 fn bad_input_exits_2() {
-    for args in [
-        vec![
-            "epsilon",
-            "--sampling-rate",
-            "1.5",
-            "--noise-multiplier",
-            "1",
-            "--steps",
-            "10",
-            "--delta",
-            "1e-5",
-        ],
-        vec![
-            "epsilon",
-            "--sampling-rate",
-            "0.1",
-            "--noise-multiplier",
-            "0",
-            "--steps",
-            "10",
-            "--delta",
-            "1e-5",
-        ],
-        vec![
-            "epsilon",
-            "--sampling-rate",
-            "0.1",
-            "--noise-multiplier",
-            "1",
-            "--steps",
-            "10",
-            "--delta",
-            "1",
-        ],
-        vec![
-            "epsilon",
-            "--sampling-rate",
-            "0.1",
-            "--noise-multiplier",
-            "1",
-            "--steps",
-            "10",
-            "--delta",
-            "1e-5",
-            "--accountant",
-            "prv",
-        ],
-        vec![
-            "noise",
-            "--target-epsilon",
-            "-1",
-            "--sampling-rate",
-            "0.1",
-            "--steps",
-            "10",
-            "--delta",
-            "1e-5",
-        ],
-        vec![
-            "noise",
-            "--target-epsilon",
-            "1",
-            "--sampling-rate",
-            "0.1",
-            "--steps",
-            "10",
-            "--delta",
-            "1e-5",
-            "--accountant",
-            "basic",
-        ],
-        vec!["audit", "--plan", "/no/such/plan.json"],
+    let eps = "epsilon --sampling-rate 0.1 --noise-multiplier 1 --steps 10";
+    let noise = "noise --sampling-rate 0.1 --steps 10 --delta 1e-5";
+    for line in [
+        "epsilon --sampling-rate 1.5 --noise-multiplier 1 --steps 10 --delta 1e-5".to_string(),
+        "epsilon --sampling-rate 0.1 --noise-multiplier 0 --steps 10 --delta 1e-5".to_string(),
+        format!("{eps} --delta 1"),
+        format!("{eps} --delta 1e-5 --accountant prv"),
+        format!("{noise} --target-epsilon -1"),
+        format!("{noise} --target-epsilon 1 --accountant basic"),
+        "audit --plan /no/such/plan.json".to_string(),
     ] {
+        let args: Vec<&str> = line.split_whitespace().collect();
         let (code, v, err) = kiln(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(v["error"].is_string());
