@@ -74,12 +74,13 @@ pub fn noise_multiplier(
                     "even noise multiplier {lo} meets epsilon {target}; the target is too loose"
                 )));
             }
-            if eps(lo)? > target {
+            let e_lo = eps(lo)?;
+            if e_lo > target {
                 break;
             }
             hi = lo;
+            e_hi = e_lo;
         }
-        e_hi = eps(hi)?;
     } else {
         loop {
             lo = hi;
