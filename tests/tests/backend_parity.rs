@@ -93,13 +93,18 @@ fn grad_check_in_f64_on_every_backend_that_has_f64() {
         // here to be wrong (off by 0.92 at these points), so a finite-difference check on it
         // would only measure that.
         // Probe the device instead of trusting its dtype flag, and say what was found.
-        let probe_err = f64_tanh_error(&dev);
-        if probe_err > 1e-12 {
+        let probe_err = kiln_core::f64_math_error(&dev).unwrap();
+        if probe_err > kiln_core::backend::F64_PROBE_TOLERANCE {
             eprintln!(
-                "{kind}: f64 tensors accepted but f64 tanh is off by {probe_err:.1e}; \
+                "{kind}: f64 tensors accepted but f64 math is off by {probe_err:.1e}; \
                  finite-difference grad check skipped"
             );
             assert!(kind != BackendKind::Flex, "flex must compute f64 exactly");
+            // kiln-core must refuse such a device for f64 work instead of handing it out.
+            assert!(matches!(
+                device(kind, Autodiff::Off, Precision::F64),
+                Err(kiln_core::KilnError::UnsupportedBackend { .. })
+            ));
             continue;
         }
         let xt = convert::tensor_f64(&x, [4, 3], &dev).unwrap();
@@ -116,17 +121,6 @@ fn grad_check_in_f64_on_every_backend_that_has_f64() {
         .unwrap();
         assert!(report.passed, "{kind}: {report}");
     }
-}
-
-/// Largest error of the device's f64 tanh against the host's on a few points.
-fn f64_tanh_error(dev: &kiln_core::burn::tensor::Device) -> f64 {
-    let xs = [0.1_f64, 0.5, 1.3, -0.7];
-    let t = convert::tensor_f64(&xs, [4], dev).unwrap().tanh();
-    let got = convert::to_vec_f64(&t).unwrap();
-    xs.iter()
-        .zip(&got)
-        .map(|(x, g)| (x.tanh() - g).abs())
-        .fold(0.0, f64::max)
 }
 
 fn burn_float64() -> kiln_core::burn::tensor::FloatDType {

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::tensor::{DType, Device, FloatDType};
+use burn::tensor::{DType, Device, FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{KilnError, Result};
@@ -213,6 +213,10 @@ fn wgpu_device() -> Result<Device> {
 /// asking for [`Precision::F64`] after the same backend was used in f32 is an error. Code that
 /// mixes precisions in one process should keep the f32 default and create f64 tensors with an
 /// explicit dtype ([`crate::convert::tensor_f64`]).
+///
+/// For [`Precision::F64`] the device's f64 arithmetic is probed against the host first
+/// ([`f64_math_error`]): a device that accepts f64 tensors but computes them inaccurately is
+/// refused with [`KilnError::UnsupportedBackend`] rather than handed out.
 pub fn device(kind: BackendKind, autodiff: Autodiff, precision: Precision) -> Result<Device> {
     let mut device = base_device(kind)?;
     if !device.supports_dtype(precision.float_dtype()) {
@@ -220,6 +224,18 @@ pub fn device(kind: BackendKind, autodiff: Autodiff, precision: Precision) -> Re
             backend: kind.name().into(),
             reason: format!("the device does not support {precision} arithmetic"),
         });
+    }
+    if precision == Precision::F64 {
+        let err = f64_math_error(&device)?;
+        if err > F64_PROBE_TOLERANCE {
+            return Err(KilnError::UnsupportedBackend {
+                backend: kind.name().into(),
+                reason: format!(
+                    "it accepts f64 tensors but computes them inaccurately (tanh/exp/ln/sqrt \
+                     off by up to {err:.1e} against the host); use f32 or a CPU backend"
+                ),
+            });
+        }
     }
     if device.settings().float_dtype != precision.float_dtype() {
         device
@@ -238,6 +254,47 @@ pub fn device(kind: BackendKind, autodiff: Autodiff, precision: Precision) -> Re
     })
 }
 
+/// Largest relative error accepted by [`device`] from the f64 probe: a few ulps of f64, far
+/// below anything an f32 implementation behind an f64 flag could reach.
+pub const F64_PROBE_TOLERANCE: f64 = 1e-12;
+
+/// Largest relative error of the device's f64 `tanh`, `exp`, `ln` and `sqrt` against the host's,
+/// on a handful of points.
+///
+/// Some devices accept f64 buffers but evaluate transcendental functions wrongly: Mesa's software
+/// Vulkan driver (lavapipe) was measured here with f64 `tanh` off by 0.92. Trusting the dtype
+/// flag would turn every f64 result (gradient checks, L-BFGS in f64) into noise, so kiln probes.
+pub fn f64_math_error(device: &Device) -> Result<f64> {
+    let xs = [0.1_f64, 0.5, 1.3, 2.7];
+    let probe = |op: fn(Tensor<1>) -> Tensor<1>, host: fn(f64) -> f64| {
+        let t = crate::convert::tensor_f64(&xs, [xs.len()], device)?;
+        let got = crate::convert::to_vec_f64(&op(t))?;
+        let want: Vec<f64> = xs.iter().map(|&x| host(x)).collect();
+        Ok::<f64, KilnError>(worst_relative_error(&got, &want))
+    };
+    let errors = [
+        probe(|t| t.tanh(), f64::tanh)?,
+        probe(|t| t.exp(), f64::exp)?,
+        probe(|t| t.log(), f64::ln)?,
+        probe(|t| t.sqrt(), f64::sqrt)?,
+    ];
+    Ok(errors.into_iter().fold(0.0, f64::max))
+}
+
+/// Largest relative error of `got` against `want`; NaN or a length mismatch count as infinite.
+fn worst_relative_error(got: &[f64], want: &[f64]) -> f64 {
+    if got.len() != want.len() {
+        return f64::INFINITY;
+    }
+    got.iter()
+        .zip(want)
+        .map(|(&g, &w)| {
+            let err = ((g - w) / w.abs().max(f64::MIN_POSITIVE)).abs();
+            if err.is_nan() { f64::INFINITY } else { err }
+        })
+        .fold(0.0, f64::max)
+}
+
 /// The default device: `KILN_BACKEND` (or flex), no autodiff, f32.
 pub fn default_device() -> Result<Device> {
     device(BackendKind::from_env()?, Autodiff::Off, Precision::F32)
@@ -246,6 +303,18 @@ pub fn default_device() -> Result<Device> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f64_probe_passes_on_flex_and_flags_wrong_values() {
+        let dev = device(BackendKind::Flex, Autodiff::Off, Precision::F32).unwrap();
+        let err = f64_math_error(&dev).unwrap();
+        assert!(err <= F64_PROBE_TOLERANCE, "flex f64 off by {err:e}");
+        // lavapipe's measured failure: tanh(0.1) = 0.0997 reported as ~1.02.
+        assert!(worst_relative_error(&[1.02], &[0.1_f64.tanh()]) > 1.0);
+        assert_eq!(worst_relative_error(&[f64::NAN], &[1.0]), f64::INFINITY);
+        assert_eq!(worst_relative_error(&[1.0, 2.0], &[1.0]), f64::INFINITY);
+        assert_eq!(worst_relative_error(&[2.0], &[2.0]), 0.0);
+    }
 
     #[test]
     fn names_round_trip() {

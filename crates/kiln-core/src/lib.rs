@@ -32,7 +32,7 @@ pub mod grad_check;
 pub mod io;
 pub mod seed;
 
-pub use backend::{Autodiff, BackendKind, Precision, default_device, device};
+pub use backend::{Autodiff, BackendKind, Precision, default_device, device, f64_math_error};
 pub use error::{KilnError, Result};
 pub use experiment::{ExperimentConfig, ExperimentReport, Figure, Metric, Progress, Series};
 pub use grad_check::{GradCheckConfig, GradCheckReport, grad_check};
