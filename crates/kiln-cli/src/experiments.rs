@@ -34,5 +34,10 @@ pub fn registry() -> Vec<Entry> {
             about: "PINNs: Adam vs L-BFGS vs Adam -> L-BFGS, f32 vs f64, clean vs noisy data",
             run: kiln_pinn::experiment::run,
         },
+        Entry {
+            name: kiln_ctc::experiment::NAME,
+            about: "CTC: blank plateau with/without remedies, greedy vs beam vs beam+LM error rates",
+            run: kiln_ctc::experiment::run,
+        },
     ]
 }

@@ -12,12 +12,14 @@
 //!   ARPA n-gram [`NgramLm`], hotwords, N-best, timestamps and streaming; Viterbi forced
 //!   alignment and occupancy posteriors ([`decode::align`]).
 //! - [`monitor`]: blank-collapse statistics and the usual remedies.
+//! - [`experiment`]: the seed experiment (`kiln reproduce ctc`).
 #![warn(missing_docs)]
 
 pub mod alphabet;
 pub mod decode;
 mod dp;
 pub mod errors;
+pub mod experiment;
 pub mod hyperparams;
 pub mod loss;
 pub mod lse;
