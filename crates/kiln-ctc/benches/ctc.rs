@@ -96,16 +96,52 @@ fn beam(c: &mut Criterion) {
         lp.extend(row);
     }
     let alphabet = Alphabet::from_chars("_ abcdefghijklmnopqrstuvwxyz'", 0).unwrap();
-    let search = BeamSearchParams::new(alphabet)
+    let search = BeamSearchParams::new(alphabet.clone())
         .beam_width(32)
         .check()
         .unwrap();
+    let no_cut = BeamSearchParams::new(alphabet.clone())
+        .beam_width(32)
+        .min_log_prob(f64::NEG_INFINITY)
+        .check()
+        .unwrap();
+    let best = search.decode(&lp, t).unwrap()[0].text(&alphabet);
+    export_for_fast_ctc_decode(&lp, t, &best);
     let mut g = c.benchmark_group("ctc_beam_search_T1000_C29_beam32");
     g.sample_size(10);
     g.bench_function("kiln_prefix_beam", |b| {
         b.iter(|| search.decode(&lp, t).unwrap())
     });
+    g.bench_function("kiln_prefix_beam_no_class_cut", |b| {
+        b.iter(|| no_cut.decode(&lp, t).unwrap())
+    });
     g.finish();
+}
+
+/// Writes the beam-search input as `[T, C]` f32 probabilities (.npy) and kiln's best
+/// transcript to target/ctc-bench/, for benches/fast_ctc_decode_bench.py.
+fn export_for_fast_ctc_decode(lp: &[f64], t: usize, best: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/ctc-bench");
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let mut header =
+            format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({t}, {C}), }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        for &v in lp {
+            bytes.extend((v.exp() as f32).to_le_bytes());
+        }
+        std::fs::write(dir.join("beam_probs_T1000_C29.npy"), bytes)?;
+        std::fs::write(dir.join("beam_kiln_best.txt"), best)
+    };
+    if let Err(e) = write() {
+        eprintln!("could not export the beam-search input: {e}");
+    }
 }
 
 criterion_group!(benches, loss, beam);

@@ -7,6 +7,13 @@
 //! extension a few multiply-adds instead of log-sum-exps. Pruned classes and beams are
 //! dropped, never approximated: with the beam as wide as the number of prefixes and no class
 //! pruning the search is exact (tests check this against brute force).
+//!
+//! Speed (no fusion): a frame first accumulates into prefixes that already exist (each beam's
+//! own node, and children created earlier), whose probabilities are then final; a new prefix
+//! can only survive if it beats the `beam_width`-th of those, so extensions below that cut are
+//! never materialized, and ranking compares probabilities without taking logarithms. Children
+//! are found through per-node sibling lists and candidates through a per-node slot, not hash
+//! maps. With fusion the bonus can reorder prefixes, so every extension is scored.
 
 use std::sync::Arc;
 
@@ -15,13 +22,13 @@ use rayon::prelude::*;
 
 use crate::alphabet::Alphabet;
 use crate::decode::Hypothesis;
-use crate::decode::fxmap::FxMap;
 use crate::decode::lm::NgramLm;
 use crate::errors::Result;
 use crate::hyperparams::BeamSearchParams;
 
 const ROOT: u32 = 0;
 const NO_LABEL: u32 = u32::MAX;
+const NONE: u32 = u32::MAX;
 
 /// A checked prefix beam search decoder (build it with [`BeamSearchParams`]).
 ///
@@ -56,6 +63,8 @@ struct Node {
     parent: u32,
     label: u32,
     frame: u32,
+    first_child: u32,
+    next_sibling: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -85,13 +94,17 @@ pub struct BeamState<'a> {
     search: &'a BeamSearch,
     nodes: Vec<Node>,
     fusion: Vec<Fusion>,
-    children: FxMap<u64, u32>,
     beams: Vec<Beam>,
     log_scale: f64,
     frames: usize,
     // Scratch buffers reused across frames.
     cands: Vec<Cand>,
-    index: FxMap<u32, usize>,
+    /// Per node: the frame (+1) at which `slot` was last written, and the candidate index.
+    stamp: Vec<u32>,
+    slot: Vec<u32>,
+    /// Per class: the existing child of the beam being extended (`NONE` if none).
+    child_of: Vec<u32>,
+    totals: Vec<f64>,
     probs: Vec<f64>,
     allowed: Vec<usize>,
     new_fusion: Vec<Option<Fusion>>,
@@ -131,13 +144,14 @@ impl BeamSearch {
                 parent: ROOT,
                 label: NO_LABEL,
                 frame: 0,
+                first_child: NONE,
+                next_sibling: NONE,
             }],
             fusion: if self.fusion_on() {
                 vec![root_fusion]
             } else {
                 Vec::new()
             },
-            children: FxMap::default(),
             beams: vec![Beam {
                 node: ROOT,
                 pb: 1.0,
@@ -146,7 +160,10 @@ impl BeamSearch {
             log_scale: 0.0,
             frames: 0,
             cands: Vec::new(),
-            index: FxMap::default(),
+            stamp: vec![0],
+            slot: vec![0],
+            child_of: vec![NONE; self.p.alphabet.classes()],
+            totals: Vec::new(),
             probs: vec![0.0; self.p.alphabet.classes()],
             allowed: Vec::new(),
             new_fusion: Vec::new(),
@@ -301,13 +318,17 @@ impl BeamState<'_> {
             .into());
         }
         kiln_core::error::ensure_finite(lp, "beam search log-probabilities")?;
+        let fast = self.fusion.is_empty();
         for row in lp.chunks_exact(c) {
-            self.step_frame(row);
+            self.step_frame(row, fast);
         }
         Ok(())
     }
 
-    fn step_frame(&mut self, row: &[f64]) {
+    /// One frame. `fast`: prune new prefixes against the existing ones and rank by
+    /// probability (only valid without fusion; the general path is kept for fusion and for
+    /// tests that check both agree).
+    fn step_frame(&mut self, row: &[f64], fast: bool) {
         let p = &self.search.p;
         let blank = p.alphabet.blank();
         let c = row.len();
@@ -325,27 +346,81 @@ impl BeamState<'_> {
             *q = v.exp();
         }
         self.cands.clear();
-        self.index.clear();
+        let epoch = self.frames as u32 + 1;
         let beams = std::mem::take(&mut self.beams);
         let allowed = std::mem::take(&mut self.allowed);
+        // Pass 1: mass flowing into prefixes that already exist (final after this pass).
         for beam in &beams {
             let total = beam.pb + beam.pnb;
             let last = self.last_label(beam.node);
             let stay_pnb = last.map_or(0.0, |l| beam.pnb * self.probs[l]);
-            self.add_existing(beam.node, total * self.probs[blank], stay_pnb);
+            self.add_existing(beam.node, total * self.probs[blank], stay_pnb, epoch);
+            let mut ch = self.nodes[beam.node as usize].first_child;
+            while ch != NONE {
+                let node = &self.nodes[ch as usize];
+                let (k, next) = (node.label as usize, node.next_sibling);
+                self.child_of[k] = ch;
+                ch = next;
+            }
+            for &k in &allowed {
+                let child = self.child_of[k];
+                if child != NONE {
+                    let pnb = if Some(k) == last {
+                        beam.pb * self.probs[k]
+                    } else {
+                        total * self.probs[k]
+                    };
+                    self.add_existing(child, 0.0, pnb, epoch);
+                }
+            }
+            let mut ch = self.nodes[beam.node as usize].first_child;
+            while ch != NONE {
+                let node = &self.nodes[ch as usize];
+                self.child_of[node.label as usize] = NONE;
+                ch = node.next_sibling;
+            }
+        }
+        // Without fusion a new prefix survives only if it beats the `beam_width`-th existing
+        // candidate (existing ones win ties), so anything at or below that is not kept.
+        let cut = if fast {
+            self.totals.clear();
+            self.totals.extend(self.cands.iter().map(|c| c.pb + c.pnb));
+            let w = p.beam_width;
+            if self.totals.len() >= w {
+                let (_, kth, _) = self
+                    .totals
+                    .select_nth_unstable_by(w - 1, |a, b| b.total_cmp(a));
+                *kth
+            } else {
+                0.0
+            }
+        } else {
+            0.0
+        };
+        // Pass 2: new prefixes.
+        for beam in &beams {
+            let total = beam.pb + beam.pnb;
+            let last = self.last_label(beam.node);
+            let first_child = self.nodes[beam.node as usize].first_child;
             for &k in &allowed {
                 let pnb = if Some(k) == last {
                     beam.pb * self.probs[k]
                 } else {
                     total * self.probs[k]
                 };
-                match self.children.get(&child_key(beam.node, k as u32)) {
-                    Some(&child) => self.add_existing(child, 0.0, pnb),
-                    None => self.cands.push(Cand {
+                if pnb <= cut {
+                    continue;
+                }
+                let mut ch = first_child;
+                while ch != NONE && self.nodes[ch as usize].label != k as u32 {
+                    ch = self.nodes[ch as usize].next_sibling;
+                }
+                if ch == NONE {
+                    self.cands.push(Cand {
                         key: Key::New(beam.node, k as u32),
                         pb: 0.0,
                         pnb,
-                    }),
+                    });
                 }
             }
         }
@@ -392,7 +467,9 @@ impl BeamState<'_> {
             }
             let total = cand.pb + cand.pnb;
             if total > 0.0 {
-                scored.push((total.ln() + bonus, order, i));
+                // Without fusion the probability itself ranks (no logarithm needed).
+                let key = if fast { total } else { total.ln() + bonus };
+                scored.push((key, order, i));
             }
         }
         let cmp =
@@ -411,12 +488,17 @@ impl BeamState<'_> {
                 Key::Existing(node) => node,
                 Key::New(parent, label) => {
                     let id = self.nodes.len() as u32;
+                    let sibling = self.nodes[parent as usize].first_child;
                     self.nodes.push(Node {
                         parent,
                         label,
                         frame,
+                        first_child: NONE,
+                        next_sibling: sibling,
                     });
-                    self.children.insert(child_key(parent, label), id);
+                    self.nodes[parent as usize].first_child = id;
+                    self.stamp.push(0);
+                    self.slot.push(0);
                     if fusion_on {
                         let f = self.new_fusion[i].take().unwrap_or_default();
                         self.fusion.push(f);
@@ -434,20 +516,20 @@ impl BeamState<'_> {
         self.frames += 1;
     }
 
-    fn add_existing(&mut self, node: u32, pb: f64, pnb: f64) {
-        match self.index.get(&node) {
-            Some(&i) => {
-                self.cands[i].pb += pb;
-                self.cands[i].pnb += pnb;
-            }
-            None => {
-                self.index.insert(node, self.cands.len());
-                self.cands.push(Cand {
-                    key: Key::Existing(node),
-                    pb,
-                    pnb,
-                });
-            }
+    fn add_existing(&mut self, node: u32, pb: f64, pnb: f64, epoch: u32) {
+        let n = node as usize;
+        if self.stamp[n] == epoch {
+            let c = &mut self.cands[self.slot[n] as usize];
+            c.pb += pb;
+            c.pnb += pnb;
+        } else {
+            self.stamp[n] = epoch;
+            self.slot[n] = self.cands.len() as u32;
+            self.cands.push(Cand {
+                key: Key::Existing(node),
+                pb,
+                pnb,
+            });
         }
     }
 
@@ -495,5 +577,60 @@ impl BeamState<'_> {
         hyps.sort_by(|a, b| b.0.score.total_cmp(&a.0.score).then(a.1.cmp(&b.1)));
         hyps.truncate(self.search.p.nbest);
         hyps.into_iter().map(|(h, _)| h).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// The pruned, logarithm-free path keeps exactly the prefixes the general path keeps.
+        #[test]
+        fn fast_path_equals_general_path(
+            c in 2usize..7,
+            t in 1usize..25,
+            width in 1usize..8,
+            top_k in 0usize..4,
+            cut in prop::sample::select(vec![f64::NEG_INFINITY, -3.0, -1.5]),
+            peak in 0.0f64..6.0,
+            seed in any::<u64>(),
+        ) {
+            let mut rng = kiln_core::seed::rng(seed);
+            use rand::Rng;
+            let mut lp = Vec::with_capacity(t * c);
+            for _ in 0..t {
+                let top = rng.random_range(0..c);
+                let mut row: Vec<f64> = (0..c)
+                    .map(|k| rng.random_range(-1.0..1.0) + if k == top { peak } else { 0.0 })
+                    .collect();
+                crate::lse::log_softmax_in_place(&mut row);
+                lp.extend(row);
+            }
+            let symbols: Vec<String> = (0..c).map(|i| format!("s{i}")).collect();
+            let alphabet = Alphabet::new(symbols, 0).unwrap();
+            let search = BeamSearchParams::new(alphabet)
+                .beam_width(width)
+                .nbest(width)
+                .top_k(top_k)
+                .min_log_prob(cut)
+                .check()
+                .unwrap();
+            let mut fast = search.begin();
+            fast.step(&lp).unwrap();
+            let mut general = search.begin();
+            for row in lp.chunks_exact(c) {
+                general.step_frame(row, false);
+            }
+            let (a, b) = (fast.end(), general.end());
+            prop_assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(&b) {
+                prop_assert_eq!(&x.labels, &y.labels);
+                prop_assert_eq!(&x.frames, &y.frames);
+                prop_assert!((x.log_prob - y.log_prob).abs() <= 1e-12 * x.log_prob.abs().max(1.0));
+            }
+        }
     }
 }

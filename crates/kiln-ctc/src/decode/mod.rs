@@ -3,7 +3,6 @@
 
 pub mod align;
 pub mod beam;
-mod fxmap;
 pub mod greedy;
 pub mod lm;
 
