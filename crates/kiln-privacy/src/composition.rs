@@ -17,6 +17,16 @@ pub fn single_release_epsilon(event: &DpEvent, delta0: f64) -> Result<f64> {
         } => (sampling_rate, noise_multiplier),
         // Pure DP: epsilon = 1/b at delta 0.
         DpEvent::Laplace { scale } => return Ok(1.0 / scale),
+        DpEvent::SampledWithoutReplacementGaussian { .. }
+        | DpEvent::SampledWithReplacementGaussian { .. } => {
+            return Err(PrivacyError::Unsupported {
+                event: event.name().into(),
+                accountant: "basic/advanced composition".into(),
+                reason: "kiln has no exact single-release (epsilon, delta) curve for \
+                         fixed-size sampling; use the rdp accountant"
+                    .into(),
+            });
+        }
     };
     if single_release_delta(q, sigma, 0.0) <= delta0 {
         return Ok(0.0);

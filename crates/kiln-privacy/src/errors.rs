@@ -22,6 +22,27 @@ pub enum PrivacyError {
     /// No parameter value in the searched range meets the privacy target.
     #[error("calibration: {0}")]
     Unreachable(String),
+    /// This accountant cannot account this event soundly (kiln refuses rather than guess).
+    #[error("the {accountant} accountant cannot account event `{event}`: {reason}")]
+    Unsupported {
+        /// The event's name.
+        event: String,
+        /// The accountant's name.
+        accountant: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
+    /// A ledger mixes events analysed under different neighbouring relations.
+    #[error(
+        "ledger mixes `{first}` (one neighbouring relation) with `{second}` (another): \
+         add/remove-one and replace-one guarantees do not compose; account them separately"
+    )]
+    MixedNeighbouring {
+        /// The first event fixing the relation.
+        first: String,
+        /// The event that conflicts with it.
+        second: String,
+    },
     /// A PLD would need more memory than kiln allows for one distribution.
     #[error("PLD grid of {points} points exceeds the limit of {limit}: {hint}")]
     GridTooLarge {
@@ -60,6 +81,12 @@ impl From<PrivacyError> for KilnError {
                 }
             }
             PrivacyError::Unreachable(m) => KilnError::invalid("target", "-", m),
+            PrivacyError::Unsupported { ref accountant, .. } => {
+                KilnError::invalid("accountant", accountant, e.to_string())
+            }
+            PrivacyError::MixedNeighbouring { .. } => {
+                KilnError::invalid("ledger", "mixed", e.to_string())
+            }
         }
     }
 }

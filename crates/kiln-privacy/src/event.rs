@@ -1,7 +1,9 @@
 //! Privacy events and the ledger that records them.
 //!
-//! An event is one release of a mechanism (sensitivity 1, add/remove-one neighbours); the
-//! ledger is the ordered list of `(event, count)` a training run performed, possibly with
+//! An event is one release of a mechanism (sensitivity 1). Poisson-subsampled events are
+//! analysed under add/remove-one neighbours, fixed-size sampled ones under replace-one
+//! neighbours (the dataset size is public), as dp_accounting does; a ledger may not mix the
+//! two (see [`Neighbouring`]). The ledger is the ordered list of `(event, count)` a training run performed, possibly with
 //! different sampling rates and noise in different phases. It serializes with serde so that a
 //! run can save it and resume.
 
@@ -12,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::{PrivacyError, Result};
 
-/// One mechanism release, sensitivity 1, add/remove-one neighbouring datasets.
+/// One mechanism release, sensitivity 1 under the event's [`Neighbouring`] relation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DpEvent {
@@ -34,9 +36,96 @@ pub enum DpEvent {
         /// Noise standard deviation over the clipping norm.
         noise_multiplier: f64,
     },
+    /// The Gaussian mechanism on a batch of exactly `batch_size` distinct records drawn
+    /// uniformly from `dataset_size` (sampling without replacement), replace-one neighbours
+    /// (Wang, Balle, Kasiviswanathan 2019, as dp_accounting 0.6 accounts it).
+    SampledWithoutReplacementGaussian {
+        /// Dataset size n (public).
+        dataset_size: u64,
+        /// Batch size m in [1, n].
+        batch_size: u64,
+        /// Noise standard deviation over the replace-one sensitivity.
+        noise_multiplier: f64,
+    },
+    /// The Gaussian mechanism on `batch_size` independent uniform draws from `dataset_size`
+    /// records (sampling with replacement: a record may appear several times), replace-one
+    /// neighbours. dp_accounting 0.6 accounts this event with no accountant; kiln's RDP bound
+    /// for it is coarse (see [`crate::fixed_size`]).
+    SampledWithReplacementGaussian {
+        /// Dataset size n (public).
+        dataset_size: u64,
+        /// Number of draws m >= 1.
+        batch_size: u64,
+        /// Noise standard deviation over the replace-one sensitivity of one copy.
+        noise_multiplier: f64,
+    },
+}
+
+/// The neighbouring relation an event's guarantee is stated under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Neighbouring {
+    /// Holds under either relation with the same sensitivity convention (no sampling).
+    Either,
+    /// Add or remove one record (Poisson sampling).
+    AddRemove,
+    /// Replace one record, dataset size public (fixed-size sampling).
+    ReplaceOne,
 }
 
 impl DpEvent {
+    /// The event's name as it appears in JSON (`type`) and in error messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DpEvent::Gaussian { .. } => "gaussian",
+            DpEvent::Laplace { .. } => "laplace",
+            DpEvent::PoissonGaussian { .. } => "poisson_gaussian",
+            DpEvent::SampledWithoutReplacementGaussian { .. } => {
+                "sampled_without_replacement_gaussian"
+            }
+            DpEvent::SampledWithReplacementGaussian { .. } => "sampled_with_replacement_gaussian",
+        }
+    }
+
+    /// The neighbouring relation the event is analysed under.
+    pub fn neighbouring(&self) -> Neighbouring {
+        match self {
+            DpEvent::Gaussian { .. } | DpEvent::Laplace { .. } => Neighbouring::Either,
+            DpEvent::PoissonGaussian { .. } => Neighbouring::AddRemove,
+            DpEvent::SampledWithoutReplacementGaussian { .. }
+            | DpEvent::SampledWithReplacementGaussian { .. } => Neighbouring::ReplaceOne,
+        }
+    }
+
+    /// A checked fixed-size, without-replacement sampled Gaussian event.
+    pub fn sampled_without_replacement(
+        dataset_size: u64,
+        batch_size: u64,
+        noise_multiplier: f64,
+    ) -> Result<Self> {
+        check_sizes(dataset_size, batch_size, false)?;
+        check_sigma(noise_multiplier)?;
+        Ok(DpEvent::SampledWithoutReplacementGaussian {
+            dataset_size,
+            batch_size,
+            noise_multiplier,
+        })
+    }
+
+    /// A checked fixed-size, with-replacement sampled Gaussian event.
+    pub fn sampled_with_replacement(
+        dataset_size: u64,
+        batch_size: u64,
+        noise_multiplier: f64,
+    ) -> Result<Self> {
+        check_sizes(dataset_size, batch_size, true)?;
+        check_sigma(noise_multiplier)?;
+        Ok(DpEvent::SampledWithReplacementGaussian {
+            dataset_size,
+            batch_size,
+            noise_multiplier,
+        })
+    }
+
     /// A checked Gaussian event.
     pub fn gaussian(noise_multiplier: f64) -> Result<Self> {
         check_sigma(noise_multiplier)?;
@@ -74,8 +163,49 @@ impl DpEvent {
                 sampling_rate,
                 noise_multiplier,
             } => DpEvent::poisson_gaussian(sampling_rate, noise_multiplier).map(drop),
+            DpEvent::SampledWithoutReplacementGaussian {
+                dataset_size,
+                batch_size,
+                noise_multiplier,
+            } => DpEvent::sampled_without_replacement(dataset_size, batch_size, noise_multiplier)
+                .map(drop),
+            DpEvent::SampledWithReplacementGaussian {
+                dataset_size,
+                batch_size,
+                noise_multiplier,
+            } => DpEvent::sampled_with_replacement(dataset_size, batch_size, noise_multiplier)
+                .map(drop),
         }
     }
+}
+
+/// Most draws a with-replacement event may have (its RDP bound is a sum over multiplicities).
+pub const MAX_DRAWS: u64 = 10_000_000;
+
+/// Fails unless `1 <= batch_size` and `1 <= dataset_size`, and (without replacement)
+/// `batch_size <= dataset_size`.
+pub fn check_sizes(dataset_size: u64, batch_size: u64, with_replacement: bool) -> Result<()> {
+    if dataset_size == 0 {
+        return Err(PrivacyError::invalid("dataset_size", 0, "must be >= 1"));
+    }
+    if batch_size == 0 {
+        return Err(PrivacyError::invalid("batch_size", 0, "must be >= 1"));
+    }
+    if with_replacement && batch_size > MAX_DRAWS {
+        return Err(PrivacyError::invalid(
+            "batch_size",
+            batch_size,
+            "with-replacement accounting sums over every multiplicity; at most 10^7 draws",
+        ));
+    }
+    if !with_replacement && batch_size > dataset_size {
+        return Err(PrivacyError::invalid(
+            "batch_size",
+            batch_size,
+            "must be <= dataset_size when sampling without replacement",
+        ));
+    }
+    Ok(())
 }
 
 /// Fails unless `sigma` is finite and positive.
@@ -199,6 +329,31 @@ impl Ledger {
         self.entries.iter().try_for_each(|e| e.event.validate())
     }
 
+    /// The one neighbouring relation all entries hold under; an error naming two entries
+    /// when the ledger mixes add/remove (Poisson) and replace-one (fixed-size) events, whose
+    /// guarantees do not compose into either relation.
+    pub fn neighbouring(&self) -> Result<Neighbouring> {
+        let mut rel = Neighbouring::Either;
+        let mut first: Option<&DpEvent> = None;
+        for e in &self.entries {
+            match (rel, e.event.neighbouring()) {
+                (_, Neighbouring::Either) => {}
+                (Neighbouring::Either, r) => {
+                    rel = r;
+                    first = Some(&e.event);
+                }
+                (a, b) if a == b => {}
+                _ => {
+                    return Err(PrivacyError::MixedNeighbouring {
+                        first: first.map_or("?", |f| f.name()).to_string(),
+                        second: e.event.name().to_string(),
+                    });
+                }
+            }
+        }
+        Ok(rel)
+    }
+
     /// Serializes to pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a ledger always serializes")
@@ -257,5 +412,38 @@ mod tests {
             r#"{"entries":[{"event":{"type":"gaussian","noise_multiplier":-1.0},"count":3}]}"#;
         assert!(Ledger::from_json(bad).is_err());
         assert!(Ledger::from_json("{not json").is_err());
+        assert!(DpEvent::sampled_without_replacement(10, 11, 1.0).is_err());
+        assert!(DpEvent::sampled_without_replacement(0, 0, 1.0).is_err());
+        assert!(DpEvent::sampled_with_replacement(10, 0, 1.0).is_err());
+        assert!(DpEvent::sampled_with_replacement(10, 11, 1.0).is_ok());
+        let bad = r#"{"entries":[{"event":{"type":"sampled_without_replacement_gaussian",
+            "dataset_size":5,"batch_size":6,"noise_multiplier":1.0},"count":3}]}"#;
+        assert!(Ledger::from_json(bad).is_err());
+    }
+
+    #[test]
+    fn fixed_size_events_round_trip_and_do_not_mix_with_poisson() {
+        let mut l = Ledger::new();
+        l.record(DpEvent::gaussian(3.0).unwrap(), 1).unwrap();
+        l.record(
+            DpEvent::sampled_without_replacement(1000, 10, 1.1).unwrap(),
+            50,
+        )
+        .unwrap();
+        l.record(DpEvent::sampled_with_replacement(1000, 10, 1.1).unwrap(), 5)
+            .unwrap();
+        let text = l.to_json();
+        assert!(text.contains("\"type\": \"sampled_without_replacement_gaussian\""));
+        assert!(text.contains("\"dataset_size\": 1000"));
+        let back = Ledger::from_json(&text).unwrap();
+        assert_eq!(back, l);
+        assert_eq!(back.neighbouring().unwrap(), Neighbouring::ReplaceOne);
+        l.record(DpEvent::poisson_gaussian(0.01, 1.1).unwrap(), 1)
+            .unwrap();
+        let e = l.neighbouring().unwrap_err().to_string();
+        assert!(
+            e.contains("sampled_without_replacement_gaussian") && e.contains("poisson"),
+            "{e}"
+        );
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! DP-SGD on Burn and exact (epsilon, delta) accounting of its composition.
 //!
-//! - [`event`]: privacy events (Gaussian, Laplace, Poisson-subsampled Gaussian) and the
-//!   serializable [`Ledger`] a training run writes;
+//! - [`event`]: privacy events (Gaussian, Laplace, Poisson-subsampled and fixed-size sampled
+//!   Gaussian, with and without replacement) and the serializable [`Ledger`] a training run
+//!   writes;
+//! - [`fixed_size`]: RDP of fixed-size sampling (Wang-Balle-Kasiviswanathan 2019, as
+//!   dp_accounting; a coarse sound bound with replacement);
 //! - [`rdp`]: Rényi-DP accountant (dp_accounting 0.6 parity, never drops an order);
 //! - [`pld`]: privacy-loss-distribution accountant (connect-the-dots, FFT composition);
 //! - [`composition`]: basic and advanced composition theorems, for comparison;
@@ -31,6 +34,7 @@ pub mod dpsgd;
 pub mod errors;
 pub mod event;
 pub mod experiment;
+pub mod fixed_size;
 pub mod ghost;
 pub mod hyperparams;
 pub mod pld;
@@ -39,5 +43,5 @@ pub mod special;
 
 pub use accountant::{AccountantKind, delta, epsilon};
 pub use errors::{PrivacyError, Result};
-pub use event::{DpEvent, Ledger, LedgerEntry};
+pub use event::{DpEvent, Ledger, LedgerEntry, Neighbouring};
 pub use hyperparams::{Conversion, Estimate, PldParams, RdpParams};

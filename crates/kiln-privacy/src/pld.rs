@@ -598,6 +598,16 @@ impl PldAccountant {
                     "the PLD accountant handles Gaussian events; use the RDP accountant",
                 ));
             }
+            DpEvent::SampledWithoutReplacementGaussian { .. }
+            | DpEvent::SampledWithReplacementGaussian { .. } => {
+                return Err(PrivacyError::Unsupported {
+                    event: event.name().into(),
+                    accountant: "pld".into(),
+                    reason: "no PLD of fixed-size sampling is implemented (dp_accounting 0.6 \
+                             has none either); use the rdp accountant"
+                        .into(),
+                });
+            }
         };
         let one = |adj| -> Result<Pmf> {
             self.single_pmf(q, sigma, adj)?.self_compose(

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use crate::errors::{PrivacyError, Result};
 use crate::event::{DpEvent, Ledger, check_delta, check_epsilon};
+use crate::fixed_size;
 use crate::hyperparams::{Conversion, RdpValidParams};
 use crate::special::{log_a_times_exp_b_plus_c, log_add, log_erfc};
 
@@ -166,6 +167,22 @@ pub fn rdp_laplace(b: f64, alpha: f64) -> f64 {
 /// RDP of one event at `alpha`.
 pub fn rdp_event(event: &DpEvent, alpha: f64) -> (f64, OrderMethod) {
     match *event {
+        DpEvent::SampledWithoutReplacementGaussian {
+            dataset_size,
+            batch_size,
+            noise_multiplier,
+        } => (
+            fixed_size::rdp_wor_curve(dataset_size, batch_size, noise_multiplier, &[alpha])[0],
+            OrderMethod::Exact,
+        ),
+        DpEvent::SampledWithReplacementGaussian {
+            dataset_size,
+            batch_size,
+            noise_multiplier,
+        } => (
+            fixed_size::rdp_wr(dataset_size, batch_size, noise_multiplier, alpha),
+            OrderMethod::Exact,
+        ),
         DpEvent::Gaussian { noise_multiplier } => (
             alpha / (2.0 * noise_multiplier * noise_multiplier),
             OrderMethod::Exact,
@@ -175,6 +192,22 @@ pub fn rdp_event(event: &DpEvent, alpha: f64) -> (f64, OrderMethod) {
             sampling_rate,
             noise_multiplier,
         } => rdp_poisson_gaussian(sampling_rate, noise_multiplier, alpha),
+    }
+}
+
+/// RDP of one event at every order of `orders`. The fixed-size sampled curve shares its
+/// forward-difference table across orders, so it is built once per event here.
+pub fn event_curve(event: &DpEvent, orders: &[f64]) -> Vec<(f64, OrderMethod)> {
+    match *event {
+        DpEvent::SampledWithoutReplacementGaussian {
+            dataset_size,
+            batch_size,
+            noise_multiplier,
+        } => fixed_size::rdp_wor_curve(dataset_size, batch_size, noise_multiplier, orders)
+            .into_iter()
+            .map(|r| (r, OrderMethod::Exact))
+            .collect(),
+        _ => orders.par_iter().map(|&a| rdp_event(event, a)).collect(),
     }
 }
 
@@ -268,20 +301,16 @@ impl RdpAccountant {
     /// needed quadrature.
     pub fn rdp_curve(&self, ledger: &Ledger) -> Result<(Vec<f64>, Vec<f64>)> {
         ledger.validate()?;
+        ledger.neighbouring()?;
         let orders = self.params.orders();
-        let per_order: Vec<(f64, bool)> = orders
-            .par_iter()
-            .map(|&a| {
-                let mut total = 0.0;
-                let mut quad = false;
-                for e in ledger.entries() {
-                    let (r, m) = rdp_event(&e.event, a);
-                    quad |= m == OrderMethod::Quadrature;
-                    total += e.count as f64 * r;
-                }
-                (total, quad)
-            })
-            .collect();
+        let mut per_order = vec![(0.0, false); orders.len()];
+        for e in ledger.entries() {
+            let curve = event_curve(&e.event, orders);
+            for (acc, (r, m)) in per_order.iter_mut().zip(curve) {
+                acc.0 += e.count as f64 * r;
+                acc.1 |= m == OrderMethod::Quadrature;
+            }
+        }
         for (&a, &(r, _)) in orders.iter().zip(&per_order) {
             if r.is_nan() {
                 return Err(PrivacyError::RdpOrder {

@@ -58,4 +58,55 @@ for (q, s, n, eps) in [(0.01, 1.1, 1000, 1.0), (0.05, 2.0, 100, 0.5)]:
     cases.append({"kind": "pld_delta", "q": q, "sigma": s, "steps": n, "epsilon": eps,
                   "delta": p.get_delta(eps)})
 out["cases"] = cases
+
+# Fixed-size sampling without replacement: RdpAccountant under REPLACE_ONE (the only relation
+# it accepts for SampledWithoutReplacementDpEvent), default orders, improved conversion.
+NR = dp_accounting.NeighboringRelation
+
+
+def wor(n, m, s):
+    return dp_accounting.SampledWithoutReplacementDpEvent(n, m, dp_accounting.GaussianDpEvent(s))
+
+
+wor_grid = []
+for (n, m) in [(100, 50), (1000, 10), (60000, 256), (50000, 5000)]:
+    for s in [0.8, 1.1, 4.0]:
+        for steps in [1, 100, 10000]:
+            acc = rdp.RdpAccountant(orders, neighboring_relation=NR.REPLACE_ONE)
+            acc.compose(dp_accounting.SelfComposedDpEvent(wor(n, m, s), steps))
+            eps, order = acc.get_epsilon_and_optimal_order(1e-5)
+            wor_grid.append({"dataset_size": n, "batch_size": m, "sigma": s, "steps": steps,
+                             "delta": 1e-5, "rdp_epsilon": eps, "optimal_order": float(order)})
+out["wor_grid_delta_1e_5"] = wor_grid
+out["wor_curves_single_step"] = [
+    {"dataset_size": n, "batch_size": m, "sigma": s, "orders": orders,
+     "rdp": [float(x) for x in rdp._compute_rdp_sample_wor_gaussian(m / n, s, orders)]}
+    for (n, m, s) in [(1000, 10, 1.1), (60000, 256, 0.8), (100, 50, 4.0)]]
+# A replace-one ledger: a without-replacement phase, then a plain Gaussian release.
+acc = rdp.RdpAccountant(orders, neighboring_relation=NR.REPLACE_ONE)
+acc.compose(dp_accounting.SelfComposedDpEvent(wor(60000, 256, 1.1), 2000))
+acc.compose(dp_accounting.GaussianDpEvent(20.0))
+out["wor_ledger"] = {"phases": [{"dataset_size": 60000, "batch_size": 256, "sigma": 1.1,
+                                 "steps": 2000}, {"gaussian_sigma": 20.0, "count": 1}],
+                     "delta": 1e-6, "rdp_epsilon": acc.get_epsilon(1e-6)}
+
+
+# What dp_accounting 0.6 does with the events it cannot account: it raises.
+def refusal(make_acc, ev):
+    try:
+        make_acc().compose(ev)
+        return None
+    except Exception as e:  # UnsupportedEventError
+        return type(e).__name__
+
+
+out["unsupported"] = {
+    "rdp_with_replacement": refusal(
+        lambda: rdp.RdpAccountant(orders, neighboring_relation=NR.REPLACE_ONE),
+        dp_accounting.SampledWithReplacementDpEvent(1000, 10, dp_accounting.GaussianDpEvent(1.1))),
+    "rdp_without_replacement_add_remove": refusal(
+        lambda: rdp.RdpAccountant(orders), wor(1000, 10, 1.1)),
+    "pld_without_replacement": refusal(
+        lambda: pldacc.PLDAccountant(neighboring_relation=NR.REPLACE_ONE), wor(1000, 10, 1.1)),
+}
 print(json.dumps(out, indent=1))
