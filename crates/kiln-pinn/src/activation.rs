@@ -91,6 +91,53 @@ impl Activation {
         }
     }
 
+    /// `f`, `f'`, `f''`, `f'''` at a scalar (the fused engine's reverse pass through `f''`).
+    pub fn eval3_f64(self, z: f64) -> (f64, f64, f64, f64) {
+        match self {
+            Activation::Tanh => {
+                let t = z.tanh();
+                let s1 = 1.0 - t * t;
+                let s2 = -2.0 * t * s1;
+                (t, s1, s2, -2.0 * (s1 * s1 + t * s2))
+            }
+            Activation::Sin => {
+                let (s, c) = z.sin_cos();
+                (s, c, -s, -c)
+            }
+            Activation::Silu => {
+                let s = 1.0 / (1.0 + (-z).exp());
+                let ds = s * (1.0 - s);
+                let a = 1.0 - 2.0 * s;
+                (
+                    z * s,
+                    s + z * ds,
+                    ds * (2.0 + z * a),
+                    ds * a * (2.0 + z * a) + ds * (a - 2.0 * z * ds),
+                )
+            }
+            Activation::Gelu => {
+                let cdf = 0.5 * (1.0 + erf(z * FRAC_1_SQRT_2));
+                let pdf = inv_sqrt_2pi() * (-0.5 * z * z).exp();
+                (
+                    z * cdf,
+                    cdf + z * pdf,
+                    pdf * (2.0 - z * z),
+                    pdf * z * (z * z - 4.0),
+                )
+            }
+            Activation::Softplus => {
+                let s = 1.0 / (1.0 + (-z).exp());
+                let ds = s * (1.0 - s);
+                (
+                    z.max(0.0) + (-z.abs()).exp().ln_1p(),
+                    s,
+                    ds,
+                    ds * (1.0 - 2.0 * s),
+                )
+            }
+        }
+    }
+
     /// `f`, `f'` and (if `second`) `f''` of a tensor, elementwise.
     pub fn eval(self, z: Tensor<2>, second: bool) -> ActivationJet<Tensor<2>> {
         match self {
@@ -238,6 +285,15 @@ mod tests {
                 let fd2 = (g(z + h) - g(z - h)) / (2.0 * h);
                 assert!((d1 - fd1).abs() < 1e-8, "{act} f' at {z}: {d1} vs {fd1}");
                 assert!((d2 - fd2).abs() < 1e-8, "{act} f'' at {z}: {d2} vs {fd2}");
+                let (v3, e1, e2, d3) = act.eval3_f64(z);
+                assert_eq!(
+                    (v3, e1, e2),
+                    act.eval_f64(z),
+                    "{act}: eval3 agrees with eval"
+                );
+                let k = |z| act.eval_f64(z).2;
+                let fd3 = (k(z + h) - k(z - h)) / (2.0 * h);
+                assert!((d3 - fd3).abs() < 1e-8, "{act} f''' at {z}: {d3} vs {fd3}");
             }
         }
     }

@@ -21,6 +21,33 @@ pub struct RarParams {
     pub add: usize,
 }
 
+/// Which code computes the loss and its gradient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The fused plain-Rust engine where it applies (f64, MLP or Fourier network, a problem
+    /// with a pointwise residual), Burn otherwise.
+    #[default]
+    Auto,
+    /// Jets on Burn tensors, gradient by Burn's autodiff.
+    Burn,
+    /// The fused plain-Rust f64 engine ([`crate::fused`]); an error where it does not apply.
+    Fused,
+}
+
+/// Causal weighting of the residual (Wang, Sankaran & Perdikaris 2022): the time axis is cut
+/// into `slabs` slabs and slab `k`'s mean squared residual `L_k` is weighted by
+/// `exp(-epsilon * (L_0 + ... + L_{k-1}))`, a constant in the gradient, so later times count
+/// only once earlier ones are resolved. Applied during Adam; L-BFGS then minimises the
+/// plain loss (its line search needs the gradient of the function it evaluates).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CausalParams {
+    /// Number of time slabs.
+    pub slabs: usize,
+    /// Causality parameter `epsilon`.
+    pub epsilon: f64,
+}
+
 /// Unchecked PINN hyperparameters with builder methods.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PinnParams(PinnValidParams);
@@ -45,6 +72,8 @@ pub struct PinnValidParams {
     seed: u64,
     balance_every: usize,
     rar: Option<RarParams>,
+    engine: Engine,
+    causal: Option<CausalParams>,
 }
 
 impl Default for PinnParams {
@@ -94,6 +123,8 @@ impl PinnParams {
             seed: 0,
             balance_every: 0,
             rar: None,
+            engine: Engine::Auto,
+            causal: None,
         })
     }
 
@@ -131,6 +162,10 @@ impl PinnParams {
         balance_every: usize);
     setter!(/// Residual-based adaptive refinement during Adam (None: off).
         rar: Option<RarParams>);
+    setter!(/// Loss engine.
+        engine: Engine);
+    setter!(/// Causal weighting of the residual of a time-dependent problem (None: off).
+        causal: Option<CausalParams>);
 
     /// Validates every field.
     pub fn check(self) -> Result<PinnValidParams> {
@@ -204,6 +239,16 @@ impl PinnParams {
             )
             .into());
         }
+        if let Some(c) = p.causal
+            && (c.slabs == 0 || !(c.epsilon.is_finite() && c.epsilon >= 0.0))
+        {
+            return Err(KilnError::invalid(
+                "causal",
+                format!("{c:?}"),
+                "needs slabs > 0 and a finite epsilon >= 0",
+            )
+            .into());
+        }
         Ok(p)
     }
 }
@@ -243,6 +288,10 @@ impl PinnValidParams {
         balance_every: usize);
     getter!(/// RAR settings.
         rar: Option<RarParams>);
+    getter!(/// Loss engine.
+        engine: Engine);
+    getter!(/// Causal weighting.
+        causal: Option<CausalParams>);
 
     /// Back to the unchecked builder (to change a field and check again).
     pub fn into_params(self) -> PinnParams {
@@ -276,5 +325,9 @@ mod tests {
             add: 6,
         };
         assert!(PinnParams::new().rar(Some(rar)).check().is_err());
+        for (slabs, epsilon) in [(0, 1.0), (8, -1.0), (8, f64::NAN)] {
+            let c = CausalParams { slabs, epsilon };
+            assert!(PinnParams::new().causal(Some(c)).check().is_err());
+        }
     }
 }

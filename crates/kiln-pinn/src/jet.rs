@@ -101,6 +101,16 @@ impl Channels {
         1 + self.first.len() + self.second.len()
     }
 
+    /// Number of first-derivative blocks.
+    pub fn first_len(&self) -> usize {
+        self.first.len()
+    }
+
+    /// The `(i, j)` pairs of the second-derivative blocks, in block order.
+    pub fn second_pairs(&self) -> &[(usize, usize)] {
+        &self.second
+    }
+
     /// Input dimension.
     pub fn dim(&self) -> usize {
         self.dim

@@ -203,6 +203,39 @@ impl Network {
         }
     }
 
+    /// The layers as the fused engine sees them; `None` for the modified MLP (its gates are
+    /// not a plain stack of dense layers).
+    pub(crate) fn fused(&self) -> Option<crate::fused::FusedNet> {
+        if self.encoders.is_some() {
+            return None;
+        }
+        Some(crate::fused::FusedNet {
+            layers: self
+                .layers
+                .iter()
+                .map(|d| crate::fused::Layer {
+                    offset: d.offset,
+                    fan_in: d.fan_in,
+                    fan_out: d.fan_out,
+                })
+                .collect(),
+            activation: self.activation,
+            outputs: self.output_dim,
+            n_params: self.n_params,
+        })
+    }
+
+    /// Host values of the embedded input jets of `points`, `[n][blocks][embed]`, and the
+    /// embedding width.
+    pub(crate) fn embed_host(&self, channels: &Channels, points: &[f64]) -> (Vec<f64>, usize) {
+        let q: Vec<Vec<Dual2>> = points
+            .chunks(self.input_dim)
+            .map(|x| self.embed_point(x))
+            .collect();
+        let width = q.first().map_or(0, Vec::len);
+        (crate::fused::host_blocks(&q, channels), width)
+    }
+
     /// The embedded input jet of `points` (row-major, `n x input_dim`).
     pub fn input_jet(
         &self,

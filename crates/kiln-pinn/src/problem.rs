@@ -102,6 +102,10 @@ pub type JetFn = Arc<dyn Fn(&[Dual2]) -> Vec<Dual2> + Send + Sync>;
 /// A PDE residual: zero where the network solves the equation; one tensor per equation.
 pub type ResidualFn = Arc<dyn Fn(&Fields) -> Result<Vec<Tensor<2>>> + Send + Sync>;
 
+/// The same residual pointwise on the host, for the fused engine (see [`crate::pointwise`]).
+pub type PointResidualFn =
+    Arc<dyn Fn(&crate::pointwise::PointFields) -> Result<Vec<crate::pointwise::Lin>> + Send + Sync>;
+
 /// A soft Dirichlet condition: `u_k(x) = target_k(x)` on some faces, as a penalty.
 #[derive(Clone)]
 pub struct Condition {
@@ -193,6 +197,9 @@ pub struct Problem {
     pub needs: Needs,
     /// The PDE residual.
     pub residual: ResidualFn,
+    /// The residual pointwise on the host (enables the fused engine); must agree with
+    /// `residual`.
+    pub point_residual: Option<PointResidualFn>,
     /// Soft conditions (penalties).
     pub conditions: Vec<Condition>,
     /// Hard conditions (output transform), if any.

@@ -85,7 +85,7 @@ impl Pinn {
             .iter()
             .map(|c| c.sample(&problem.domain, params.n_boundary(), &mut pts_rng))
             .collect();
-        let loss = PinnLoss::new(
+        let mut loss = PinnLoss::new(
             problem,
             network,
             params.precision(),
@@ -93,6 +93,8 @@ impl Pinn {
             collocation,
             conditions,
         )?;
+        loss.set_engine(params.engine())?;
+        loss.set_causal(params.causal())?;
         Ok(Pinn {
             loss,
             theta,
@@ -173,6 +175,9 @@ impl Pinn {
             }
         };
         progress.message("l-bfgs");
+        // Causal weights are constants of the gradient, so the weighted loss has no gradient
+        // L-BFGS's line search could trust: they shape the Adam phase only.
+        cell.borrow_mut().set_causal(None)?;
         let lbfgs_settings = LbfgsSettings {
             max_iter: p.lbfgs_steps(),
             max_eval: p.lbfgs_steps() * 5 / 4 + 1,
