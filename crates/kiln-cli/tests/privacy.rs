@@ -108,6 +108,27 @@ fn bad_input_exits_2() {
         format!("{noise} --target-epsilon -1"),
         format!("{noise} --target-epsilon 1 --accountant basic"),
         "audit --plan /no/such/plan.json".to_string(),
+        // Sampling flags that do not fit --sampling.
+        format!("{eps} --delta 1e-5 --dataset-size 1000"),
+        "epsilon --noise-multiplier 1 --steps 10 --delta 1e-5".to_string(),
+        format!("{eps} --delta 1e-5 --sampling without-replacement"),
+        format!("{eps} --delta 1e-5 --sampling with-replacement --dataset-size 9 --batch-size 3"),
+        "epsilon --sampling without-replacement --dataset-size 1000 --noise-multiplier 1 \
+         --steps 10 --delta 1e-5"
+            .to_string(),
+        "epsilon --sampling without-replacement --dataset-size 10 --batch-size 11 \
+         --noise-multiplier 1 --steps 10 --delta 1e-5"
+            .to_string(),
+        "epsilon --sampling shuffle --dataset-size 10 --batch-size 2 --noise-multiplier 1 \
+         --steps 10 --delta 1e-5"
+            .to_string(),
+        // No sound answer from these accountants for fixed-size batches: a typed refusal.
+        "epsilon --sampling without-replacement --dataset-size 1000 --batch-size 10 \
+         --noise-multiplier 1 --steps 10 --delta 1e-5 --accountant pld"
+            .to_string(),
+        "noise --sampling with-replacement --dataset-size 1000 --batch-size 10 --steps 10 \
+         --delta 1e-5 --target-epsilon 2 --accountant pld"
+            .to_string(),
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
         let (code, v, err) = kiln(&args);
@@ -149,4 +170,149 @@ fn audit_names_per_epoch_composition() {
     std::fs::write(&path, "{\"dataset_size\": 10}").unwrap();
     let (code, _, _) = kiln(&["audit", "--plan", path.to_str().unwrap()]);
     assert_eq!(code, 2);
+}
+
+#[test]
+fn fixed_size_sampling_flags() {
+    // dp_accounting 0.6 RdpAccountant(REPLACE_ONE), SampledWithoutReplacementDpEvent(60000,
+    // 256, Gaussian(1.1)) x 100 at delta 1e-5 (tests/data of kiln-privacy): 0.75470...
+    let wor = |acc: &str| {
+        kiln(&[
+            "epsilon",
+            "--sampling",
+            "without-replacement",
+            "--dataset-size",
+            "60000",
+            "--batch-size",
+            "256",
+            "--noise-multiplier",
+            "1.1",
+            "--steps",
+            "100",
+            "--delta",
+            "1e-5",
+            "--accountant",
+            acc,
+        ])
+    };
+    let (code, v, err) = wor("rdp");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["sampling"], "without-replacement");
+    assert_eq!(v["dataset_size"], 60000);
+    assert_eq!(v["batch_size"], 256);
+    assert_eq!(v["neighbouring"], "replace_one");
+    let e_wor = v["epsilon"].as_f64().unwrap();
+    let extra: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../kiln-privacy/tests/data/dp_accounting_extra.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let want = extra["wor_grid_delta_1e_5"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dataset_size"] == 60000 && r["sigma"] == 1.1 && r["steps"] == 100)
+        .unwrap()["rdp_epsilon"]
+        .as_f64()
+        .unwrap();
+    assert!((e_wor / want - 1.0).abs() < 1e-6, "{e_wor} vs {want}");
+    // PLD refuses by name, exit 2.
+    let (code, v, _) = wor("pld");
+    assert_eq!(code, 2);
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains("pld") && msg.contains("sampled_without_replacement_gaussian"),
+        "{msg}"
+    );
+
+    // With replacement: the coarse bound is above the without-replacement answer.
+    let (code, v, err) = kiln(&[
+        "epsilon",
+        "--sampling",
+        "with-replacement",
+        "--dataset-size",
+        "60000",
+        "--batch-size",
+        "256",
+        "--noise-multiplier",
+        "1.1",
+        "--steps",
+        "100",
+        "--delta",
+        "1e-5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["sampling"], "with-replacement");
+    assert!(v["note"].as_str().unwrap().contains("coarse"));
+    assert!(v["epsilon"].as_f64().unwrap() > e_wor);
+
+    // Calibration with fixed-size batches meets its target; 1% less noise does not.
+    let (code, v, err) = kiln(&[
+        "noise",
+        "--sampling",
+        "without-replacement",
+        "--dataset-size",
+        "60000",
+        "--batch-size",
+        "256",
+        "--steps",
+        "100",
+        "--delta",
+        "1e-5",
+        "--target-epsilon",
+        "1.0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["sampling"], "without-replacement");
+    let s = v["noise_multiplier"].as_f64().unwrap();
+    assert!(v["epsilon"].as_f64().unwrap() <= 1.0);
+    let lower = format!("{}", 0.99 * s);
+    let (_, v2, _) = kiln(&[
+        "epsilon",
+        "--sampling",
+        "without-replacement",
+        "--dataset-size",
+        "60000",
+        "--batch-size",
+        "256",
+        "--noise-multiplier",
+        &lower,
+        "--steps",
+        "100",
+        "--delta",
+        "1e-5",
+    ]);
+    assert!(v2["epsilon"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn audit_of_a_fixed_size_plan_names_poisson_accounting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, v, _) = kiln(&[
+        "epsilon",
+        "--sampling-rate",
+        &format!("{}", 256.0 / 60000.0),
+        "--noise-multiplier",
+        "1.1",
+        "--steps",
+        "2000",
+        "--delta",
+        "1e-5",
+    ]);
+    let claimed = v["epsilon"].as_f64().unwrap();
+    let plan = serde_json::json!({
+        "dataset_size": 60000, "batch_size": 256, "steps": 2000, "noise_multiplier": 1.1,
+        "sampling": "without_replacement", "delta": 1e-5, "claimed_epsilon": claimed
+    });
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, plan.to_string()).unwrap();
+    let (code, v, err) = kiln(&["audit", "--plan", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["recomputed_with"], "rdp");
+    assert_eq!(v["claim_holds"], false);
+    assert_eq!(v["mistakes"][0]["name"], "fixed_size_accounted_as_poisson");
+    assert_eq!(v["mistakes"][0]["matches_claim"], true);
 }

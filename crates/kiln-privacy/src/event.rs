@@ -61,6 +61,65 @@ pub enum DpEvent {
     },
 }
 
+/// How every step of a training run draws its batch: builds the step's [`DpEvent`] for a
+/// noise multiplier (calibration and the CLI vary sigma for a fixed sampling scheme).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "sampling", rename_all = "snake_case")]
+pub enum BatchSampling {
+    /// Each record independently with probability `sampling_rate`.
+    Poisson {
+        /// Inclusion probability q in (0, 1].
+        sampling_rate: f64,
+    },
+    /// `batch_size` distinct records drawn uniformly from `dataset_size`.
+    WithoutReplacement {
+        /// Dataset size n.
+        dataset_size: u64,
+        /// Batch size m in [1, n].
+        batch_size: u64,
+    },
+    /// `batch_size` independent uniform draws from `dataset_size` records.
+    WithReplacement {
+        /// Dataset size n.
+        dataset_size: u64,
+        /// Number of draws m.
+        batch_size: u64,
+    },
+}
+
+impl BatchSampling {
+    /// The checked step event at noise multiplier `sigma`.
+    pub fn event(&self, sigma: f64) -> Result<DpEvent> {
+        match *self {
+            BatchSampling::Poisson { sampling_rate } => {
+                DpEvent::poisson_gaussian(sampling_rate, sigma)
+            }
+            BatchSampling::WithoutReplacement {
+                dataset_size,
+                batch_size,
+            } => DpEvent::sampled_without_replacement(dataset_size, batch_size, sigma),
+            BatchSampling::WithReplacement {
+                dataset_size,
+                batch_size,
+            } => DpEvent::sampled_with_replacement(dataset_size, batch_size, sigma),
+        }
+    }
+
+    /// Checks the sampling parameters (independently of sigma).
+    pub fn check(&self) -> Result<()> {
+        self.event(1.0).map(drop)
+    }
+
+    /// The scheme's name on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            BatchSampling::Poisson { .. } => "poisson",
+            BatchSampling::WithoutReplacement { .. } => "without-replacement",
+            BatchSampling::WithReplacement { .. } => "with-replacement",
+        }
+    }
+}
+
 /// The neighbouring relation an event's guarantee is stated under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Neighbouring {
@@ -290,6 +349,11 @@ impl Ledger {
             DpEvent::poisson_gaussian(sampling_rate, noise_multiplier)?,
             steps,
         )
+    }
+
+    /// `steps` DP-SGD steps at noise `noise_multiplier` under any batch sampling scheme.
+    pub fn steps(sampling: &BatchSampling, noise_multiplier: f64, steps: u64) -> Result<Self> {
+        Self::single(sampling.event(noise_multiplier)?, steps)
     }
 
     /// Records `count` more occurrences of `event` (merged with the last entry when equal).

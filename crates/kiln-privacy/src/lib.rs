@@ -43,5 +43,5 @@ pub mod special;
 
 pub use accountant::{AccountantKind, delta, epsilon};
 pub use errors::{PrivacyError, Result};
-pub use event::{DpEvent, Ledger, LedgerEntry, Neighbouring};
+pub use event::{BatchSampling, DpEvent, Ledger, LedgerEntry, Neighbouring};
 pub use hyperparams::{Conversion, Estimate, PldParams, RdpParams};

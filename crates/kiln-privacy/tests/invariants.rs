@@ -1,8 +1,8 @@
 //! proptest invariants of the accountants and calibration.
 
 use kiln_privacy::accountant::pld_bracket;
-use kiln_privacy::calibrate::noise_multiplier;
-use kiln_privacy::{AccountantKind, Ledger, epsilon};
+use kiln_privacy::calibrate::{noise_multiplier, noise_multiplier_for};
+use kiln_privacy::{AccountantKind, BatchSampling, Ledger, epsilon};
 use proptest::prelude::*;
 
 fn rdp(q: f64, s: f64, n: u64) -> f64 {
@@ -33,6 +33,32 @@ proptest! {
         prop_assert!(c.epsilon <= target);
         prop_assert!(rdp(q, c.value, n) <= target);
         prop_assert!(rdp(q, 0.99 * c.value, n) > target);
+        // The bracket is exact for every order, though the search looked at a few.
+        prop_assert!(rdp(q, c.bracket.0, n) > target);
+        prop_assert!(c.bracket.1 / c.bracket.0 - 1.0 <= 1e-4);
+    }
+
+    #[test]
+    fn calibrated_noise_for_fixed_size_batches_meets_target(
+        n in 100u64..100_000, frac in 0.001f64..0.3, steps in 10u64..3000,
+        target in 0.5f64..8.0, replace in any::<bool>()
+    ) {
+        let m = ((frac * n as f64).round() as u64).max(1);
+        let sampling = if replace {
+            BatchSampling::WithReplacement { dataset_size: n, batch_size: m }
+        } else {
+            BatchSampling::WithoutReplacement { dataset_size: n, batch_size: m }
+        };
+        let c = noise_multiplier_for(AccountantKind::Rdp, &sampling, steps, 1e-5, target, 1e-4)
+            .unwrap();
+        let e = |s: f64| {
+            epsilon(AccountantKind::Rdp, &Ledger::steps(&sampling, s, steps).unwrap(), 1e-5)
+                .unwrap()
+        };
+        prop_assert!(c.epsilon <= target && e(c.value) <= target);
+        prop_assert_eq!(c.epsilon, e(c.value));
+        prop_assert!(e(c.bracket.0) > target);
+        prop_assert!(e(0.99 * c.value) > target);
     }
 }
 

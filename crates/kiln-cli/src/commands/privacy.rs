@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use kiln_core::KilnError;
 use kiln_privacy::accountant::pld_bracket;
 use kiln_privacy::audit::{TrainingPlan, audit};
-use kiln_privacy::calibrate::noise_multiplier;
-use kiln_privacy::{AccountantKind, Ledger, PrivacyError, epsilon};
+use kiln_privacy::calibrate::noise_multiplier_for;
+use kiln_privacy::{AccountantKind, BatchSampling, Ledger, PrivacyError, epsilon};
 use serde_json::json;
 
 use crate::Globals;
@@ -21,7 +21,7 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum PrivacyCommand {
-    /// Epsilon of DP-SGD with Poisson sampling after N steps.
+    /// Epsilon of DP-SGD after N steps (Poisson or fixed-size batches).
     Epsilon(EpsilonArgs),
     /// Smallest noise multiplier meeting a target epsilon.
     Noise(NoiseArgs),
@@ -33,11 +33,130 @@ fn parse_kind(s: &str) -> Result<AccountantKind, String> {
     s.parse().map_err(|e: PrivacyError| e.to_string())
 }
 
+/// How batches are drawn (`--sampling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SamplingArg {
+    /// Each example independently with probability --sampling-rate (add/remove-one).
+    Poisson,
+    /// Exactly --batch-size distinct examples of --dataset-size (replace-one).
+    WithoutReplacement,
+    /// --batch-size independent draws from --dataset-size (replace-one; coarse bound).
+    WithReplacement,
+}
+
+/// The batch-sampling flags shared by `epsilon` and `noise`.
+#[derive(Debug, clap::Args)]
+struct SamplingFlags {
+    /// poisson (default), without-replacement or with-replacement.
+    #[arg(long, value_enum, default_value = "poisson")]
+    sampling: SamplingArg,
+    /// Poisson sampling rate q in (0, 1] (poisson only).
+    #[arg(long)]
+    sampling_rate: Option<f64>,
+    /// Dataset size N (fixed-size sampling only).
+    #[arg(long)]
+    dataset_size: Option<u64>,
+    /// Batch size M (fixed-size sampling only).
+    #[arg(long)]
+    batch_size: Option<u64>,
+}
+
+impl SamplingFlags {
+    /// The checked sampling scheme; exit 2 when the flags do not fit `--sampling`.
+    fn scheme(&self) -> Result<BatchSampling, CliError> {
+        let bad = |m: &str| Err(CliError::BadInput(m.to_string()));
+        let scheme = match (
+            self.sampling,
+            self.sampling_rate,
+            self.dataset_size,
+            self.batch_size,
+        ) {
+            (SamplingArg::Poisson, Some(q), None, None) => {
+                BatchSampling::Poisson { sampling_rate: q }
+            }
+            (SamplingArg::Poisson, None, _, _) => {
+                return bad("--sampling poisson needs --sampling-rate Q");
+            }
+            (SamplingArg::Poisson, Some(_), _, _) => {
+                return bad(
+                    "--sampling poisson takes --sampling-rate only; --dataset-size and \
+                     --batch-size are for --sampling without-replacement|with-replacement",
+                );
+            }
+            (_, Some(_), _, _) => {
+                return bad(
+                    "--sampling-rate is for --sampling poisson; fixed-size sampling takes \
+                     --dataset-size N --batch-size M",
+                );
+            }
+            (SamplingArg::WithoutReplacement, None, Some(n), Some(m)) => {
+                BatchSampling::WithoutReplacement {
+                    dataset_size: n,
+                    batch_size: m,
+                }
+            }
+            (SamplingArg::WithReplacement, None, Some(n), Some(m)) => {
+                BatchSampling::WithReplacement {
+                    dataset_size: n,
+                    batch_size: m,
+                }
+            }
+            (_, None, _, _) => {
+                return bad("fixed-size sampling needs both --dataset-size N and --batch-size M");
+            }
+        };
+        scheme.check().map_err(err)?;
+        Ok(scheme)
+    }
+}
+
+/// The sampling scheme's fields for the JSON answer.
+fn sampling_json(s: &BatchSampling) -> serde_json::Value {
+    match *s {
+        BatchSampling::Poisson { sampling_rate } => {
+            json!({"sampling": s.name(), "sampling_rate": sampling_rate})
+        }
+        BatchSampling::WithoutReplacement {
+            dataset_size,
+            batch_size,
+        } => json!({"sampling": s.name(), "dataset_size": dataset_size,
+                    "batch_size": batch_size, "neighbouring": "replace_one"}),
+        BatchSampling::WithReplacement {
+            dataset_size,
+            batch_size,
+        } => json!({"sampling": s.name(), "dataset_size": dataset_size,
+                    "batch_size": batch_size, "neighbouring": "replace_one",
+                    "note": "coarse sound RDP bound (no tight analysis of sampling with \
+                             replacement; dp_accounting 0.6 has none)"}),
+    }
+}
+
+/// One-line description of the scheme for human output.
+fn sampling_human(s: &BatchSampling) -> String {
+    match *s {
+        BatchSampling::Poisson { sampling_rate } => format!("Poisson q = {sampling_rate}"),
+        BatchSampling::WithoutReplacement {
+            dataset_size,
+            batch_size,
+        } => format!("{batch_size} of {dataset_size} without replacement"),
+        BatchSampling::WithReplacement {
+            dataset_size,
+            batch_size,
+        } => format!("{batch_size} draws of {dataset_size} with replacement"),
+    }
+}
+
+/// Merges `extra`'s fields into `j`.
+fn merge(j: &mut serde_json::Value, extra: serde_json::Value) {
+    if let (Some(o), serde_json::Value::Object(e)) = (j.as_object_mut(), extra) {
+        o.extend(e);
+    }
+}
+
 #[derive(Debug, clap::Args)]
 struct EpsilonArgs {
-    /// Poisson sampling rate q in (0, 1].
-    #[arg(long)]
-    sampling_rate: f64,
+    #[command(flatten)]
+    sampling: SamplingFlags,
     /// Noise multiplier sigma (> 0).
     #[arg(long)]
     noise_multiplier: f64,
@@ -60,9 +179,8 @@ struct NoiseArgs {
     /// Target epsilon (> 0).
     #[arg(long)]
     target_epsilon: f64,
-    /// Poisson sampling rate q in (0, 1].
-    #[arg(long)]
-    sampling_rate: f64,
+    #[command(flatten)]
+    sampling: SamplingFlags,
     /// Number of steps.
     #[arg(long)]
     steps: u64,
@@ -80,7 +198,8 @@ struct NoiseArgs {
 #[derive(Debug, clap::Args)]
 struct AuditArgs {
     /// Training plan JSON: dataset_size, batch_size, epochs or steps, noise_multiplier,
-    /// sampling (poisson|shuffle), delta, claimed_epsilon, accounted_with.
+    /// sampling (poisson|shuffle|without_replacement|with_replacement), delta,
+    /// claimed_epsilon, accounted_with.
     #[arg(long)]
     plan: PathBuf,
 }
@@ -93,20 +212,24 @@ fn err(e: PrivacyError) -> CliError {
 pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
     match &args.command {
         PrivacyCommand::Epsilon(a) => {
-            let ledger =
-                Ledger::dp_sgd(a.sampling_rate, a.noise_multiplier, a.steps).map_err(err)?;
+            let scheme = a.sampling.scheme()?;
+            let ledger = Ledger::steps(&scheme, a.noise_multiplier, a.steps).map_err(err)?;
             let eps = epsilon(a.accountant, &ledger, a.delta).map_err(err)?;
             let mut j = json!({
                 "epsilon": eps,
                 "accountant": a.accountant.name(),
-                "sampling_rate": a.sampling_rate,
                 "noise_multiplier": a.noise_multiplier,
                 "steps": a.steps,
                 "delta": a.delta,
             });
+            merge(&mut j, sampling_json(&scheme));
             let mut human = format!(
-                "epsilon = {eps:.6} at delta = {:e} ({} accountant; q = {}, sigma = {}, {} steps)",
-                a.delta, a.accountant, a.sampling_rate, a.noise_multiplier, a.steps
+                "epsilon = {eps:.6} at delta = {:e} ({} accountant; {}, sigma = {}, {} steps)",
+                a.delta,
+                a.accountant,
+                sampling_human(&scheme),
+                a.noise_multiplier,
+                a.steps
             );
             if a.bracket {
                 let (lo, hi) = pld_bracket(&ledger, a.delta).map_err(err)?;
@@ -125,16 +248,17 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
                     a.accountant
                 )));
             }
-            let c = noise_multiplier(
+            let scheme = a.sampling.scheme()?;
+            let c = noise_multiplier_for(
                 a.accountant,
-                a.sampling_rate,
+                &scheme,
                 a.steps,
                 a.delta,
                 a.target_epsilon,
                 a.tolerance,
             )
             .map_err(err)?;
-            let j = json!({
+            let mut j = json!({
                 "noise_multiplier": c.value,
                 "epsilon": c.epsilon,
                 "target_epsilon": a.target_epsilon,
@@ -143,6 +267,7 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
                 "tolerance": a.tolerance,
                 "evaluations": c.evaluations,
             });
+            merge(&mut j, sampling_json(&scheme));
             let human = format!(
                 "noise multiplier = {:.6} (epsilon {:.6} <= target {}; bracket [{:.6}, {:.6}], {} accountant)",
                 c.value, c.epsilon, a.target_epsilon, c.bracket.0, c.bracket.1, a.accountant
