@@ -145,39 +145,90 @@ fn in_range(x: f64) -> bool {
 /// frame `t + 1`. The posterior of state `s` at `t` is `a p b` normalized over the frame, which is
 /// exact whatever the per-frame scales are.
 fn scaled(lat: &Lattice<'_>, want_posterior: bool) -> Option<SampleResult> {
+    let probs: Vec<f64> = lat.lp.iter().map(|v| v.exp()).collect();
+    // Only band cells of `a` are ever written or read, so a reused per-thread buffer needs no
+    // clearing (and skips the page faults of a fresh allocation); very large lattices get their
+    // own buffer so no thread keeps hundreds of megabytes alive.
+    if lat.t_len * lat.states() > MAX_KEPT_BUFFER {
+        return scaled_with(lat, want_posterior, &probs, &mut Vec::new());
+    }
+    A_BUFFER.with_borrow_mut(|a| scaled_with(lat, want_posterior, &probs, a))
+}
+
+/// Largest lattice (cells) whose buffer a thread keeps between calls (32 MB).
+const MAX_KEPT_BUFFER: usize = 1 << 22;
+
+thread_local! {
+    static A_BUFFER: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn scaled_with(
+    lat: &Lattice<'_>,
+    want_posterior: bool,
+    probs: &[f64],
+    a: &mut Vec<f64>,
+) -> Option<SampleResult> {
     let s_n = lat.states();
     let (t_len, classes) = (lat.t_len, lat.classes);
-    let probs: Vec<f64> = lat.lp.iter().map(|v| v.exp()).collect();
-    let emit = |t: usize, s: usize| probs[t * classes + lat.ext[s]];
-    // Two rows of scaled alpha, padded by two leading zeros so s - 1 and s - 2 need no checks.
-    let mut a = vec![0.0; t_len * s_n];
+    if a.len() < t_len * s_n {
+        a.resize(t_len * s_n, 0.0);
+    }
+    // Skip transitions as 0/1 factors (branch-free inner loops): into s from s - 2, and from s
+    // into s + 2.
+    let skip_in: Vec<f64> = lat.skip.iter().map(|&k| f64::from(u8::from(k))).collect();
+    let skip_out: Vec<f64> = (0..s_n)
+        .map(|s| f64::from(u8::from(s + 2 < s_n && lat.skip[s + 2])))
+        .collect();
+    // This frame's emission probability of every state in the band.
+    let mut e = vec![0.0; s_n];
+    let gather = |t: usize, lo: usize, hi: usize, e: &mut [f64]| {
+        let row = &probs[t * classes..(t + 1) * classes];
+        for (d, &k) in e[lo..hi].iter_mut().zip(&lat.ext[lo..hi]) {
+            *d = row[k];
+        }
+    };
+    // Scaled alpha of the previous frame, padded by two leading zeros (s - 1, s - 2 in range).
     let mut prev = vec![0.0; s_n + 2];
     let mut cur = vec![0.0; s_n + 2];
     let mut log_p = 0.0;
     for t in 0..t_len {
         let (lo, hi) = lat.band(t);
-        let a_row = &mut a[t * s_n..(t + 1) * s_n];
+        gather(t, lo, hi, &mut e);
+        let a_row = &mut a[t * s_n + lo..t * s_n + hi];
+        if t == 0 {
+            for (s, d) in (lo..hi).zip(a_row.iter_mut()) {
+                *d = f64::from(u8::from(s < 2));
+            }
+        } else {
+            let terms = prev[lo..hi]
+                .iter()
+                .zip(&prev[lo + 1..hi + 1])
+                .zip(&prev[lo + 2..hi + 2])
+                .zip(&skip_in[lo..hi]);
+            for (d, (((&x0, &x1), &x2), &m)) in a_row.iter_mut().zip(terms) {
+                *d = x2 + x1 + m * x0;
+            }
+        }
         cur.fill(0.0);
         let mut mass = 0.0;
-        for s in lo..hi {
-            let into = if t == 0 {
-                f64::from(u8::from(s < 2))
-            } else {
-                let skip = if lat.skip[s] { prev[s] } else { 0.0 };
-                prev[s + 2] + prev[s + 1] + skip
-            };
-            a_row[s] = into;
-            let v = into * emit(t, s);
-            cur[s + 2] = v;
+        for ((c, &x), &em) in cur[lo + 2..hi + 2]
+            .iter_mut()
+            .zip(a_row.iter())
+            .zip(&e[lo..hi])
+        {
+            let v = x * em;
+            *c = v;
             mass += v;
         }
         if !in_range(mass) {
             return None;
         }
         let inv = 1.0 / mass;
-        for s in lo..hi {
-            a_row[s] *= inv;
-            cur[s + 2] *= inv;
+        for v in a_row.iter_mut() {
+            *v *= inv;
+        }
+        for v in &mut cur[lo + 2..hi + 2] {
+            *v *= inv;
         }
         log_p += mass.ln();
         std::mem::swap(&mut prev, &mut cur);
@@ -197,38 +248,47 @@ fn scaled(lat: &Lattice<'_>, want_posterior: bool) -> Option<SampleResult> {
     // Scaled beta of frame t + 1 (with the emission), padded by two trailing zeros.
     let mut next = vec![0.0; s_n + 2];
     let mut out = vec![0.0; s_n + 2];
+    let mut from = vec![0.0; s_n];
     let mut w = vec![0.0; s_n];
     for t in (0..t_len).rev() {
         let (lo, hi) = lat.band(t);
+        gather(t, lo, hi, &mut e);
+        if t + 1 == t_len {
+            for (s, d) in (lo..hi).zip(from[lo..hi].iter_mut()) {
+                *d = f64::from(u8::from(s + 2 >= s_n));
+            }
+        } else {
+            let terms = next[lo..hi]
+                .iter()
+                .zip(&next[lo + 1..hi + 1])
+                .zip(&next[lo + 2..hi + 2])
+                .zip(&skip_out[lo..hi]);
+            for (d, (((&x0, &x1), &x2), &m)) in from[lo..hi].iter_mut().zip(terms) {
+                *d = x0 + x1 + m * x2;
+            }
+        }
         out.fill(0.0);
-        let mut z = 0.0;
-        let mut mass = 0.0;
-        for s in lo..hi {
-            let from = if t + 1 == t_len {
-                f64::from(u8::from(s + 2 >= s_n))
-            } else {
-                let skip = if s + 2 < s_n && lat.skip[s + 2] {
-                    next[s + 2]
-                } else {
-                    0.0
-                };
-                next[s] + next[s + 1] + skip
-            };
-            let e = emit(t, s);
-            let ws = a[t * s_n + s] * e * from;
-            w[s] = ws;
-            z += ws;
-            let v = e * from;
-            out[s] = v;
+        let (mut z, mut mass) = (0.0, 0.0);
+        let cells = out[lo..hi]
+            .iter_mut()
+            .zip(&mut w[lo..hi])
+            .zip(&from[lo..hi])
+            .zip(&e[lo..hi])
+            .zip(&a[t * s_n + lo..t * s_n + hi]);
+        for ((((o, ws), &f), &em), &x) in cells {
+            let v = em * f;
+            *o = v;
             mass += v;
+            *ws = x * v;
+            z += *ws;
         }
         if !(in_range(z) && in_range(mass)) {
             return None;
         }
         let p_row = &mut post[t * classes..(t + 1) * classes];
         let inv_z = 1.0 / z;
-        for s in lo..hi {
-            p_row[lat.ext[s]] += w[s] * inv_z;
+        for (&k, &ws) in lat.ext[lo..hi].iter().zip(&w[lo..hi]) {
+            p_row[k] += ws * inv_z;
         }
         let inv = 1.0 / mass;
         for v in &mut out[lo..hi] {

@@ -184,7 +184,16 @@ impl CtcLoss {
         let (n, c) = (ck.n, ck.c);
         let blank = self.params.blank;
         let logits = self.params.input == InputKind::Logits;
-        let results: Vec<_> = (0..n)
+        let weights: Vec<f64> = match self.params.reduction {
+            Reduction::None | Reduction::Sum => vec![1.0; n],
+            Reduction::Mean => ck
+                .targets
+                .iter()
+                .map(|t| 1.0 / (t.len().max(1) as f64 * n as f64))
+                .collect(),
+        };
+        // Per sample, in parallel: the loss and the weighted gradient rows `[t_len, C]`.
+        let results: Vec<(f64, Option<Vec<f64>>)> = (0..n)
             .into_par_iter()
             .map(|b| {
                 let t_len = ck.lengths[b];
@@ -197,29 +206,29 @@ impl CtcLoss {
                     }
                 }
                 let r = forward_backward(&lp, t_len, c, &ck.targets[b], blank, with_grad);
-                (r, lp)
+                let w = weights[b];
+                let grad = r.posterior.map(|mut post| {
+                    for (g, &l) in post.iter_mut().zip(&lp) {
+                        let v = if logits { l.exp() - *g } else { -*g };
+                        *g = w * v;
+                    }
+                    post
+                });
+                (r.nll, grad)
             })
             .collect();
 
-        let feasible: Vec<bool> = results.iter().map(|(r, _)| r.nll.is_finite()).collect();
+        let feasible: Vec<bool> = results.iter().map(|(nll, _)| nll.is_finite()).collect();
         let per_sample: Vec<f64> = results
             .iter()
-            .map(|(r, _)| {
-                if !r.nll.is_finite() && self.params.zero_infinity {
+            .map(|&(nll, _)| {
+                if !nll.is_finite() && self.params.zero_infinity {
                     0.0
                 } else {
-                    r.nll
+                    nll
                 }
             })
             .collect();
-        let weights: Vec<f64> = match self.params.reduction {
-            Reduction::None | Reduction::Sum => vec![1.0; n],
-            Reduction::Mean => ck
-                .targets
-                .iter()
-                .map(|t| 1.0 / (t.len().max(1) as f64 * n as f64))
-                .collect(),
-        };
         let loss = match self.params.reduction {
             Reduction::None => LossValue::PerSample(per_sample.clone()),
             Reduction::Sum => LossValue::Scalar(per_sample.iter().sum()),
@@ -229,16 +238,12 @@ impl CtcLoss {
         };
         let grad = with_grad.then(|| {
             let mut g = vec![F::from_f64(0.0); ck.t_max * n * c];
-            for (b, (r, lp)) in results.iter().enumerate() {
-                let Some(post) = &r.posterior else { continue };
-                let w = weights[b];
-                for t in 0..ck.lengths[b] {
+            for (b, (_, rows)) in results.iter().enumerate() {
+                let Some(rows) = rows else { continue };
+                for (t, row) in rows.chunks_exact(c).enumerate() {
                     let out = &mut g[(t * n + b) * c..(t * n + b + 1) * c];
-                    let p = &post[t * c..(t + 1) * c];
-                    let l = &lp[t * c..(t + 1) * c];
-                    for k in 0..c {
-                        let v = if logits { l[k].exp() - p[k] } else { -p[k] };
-                        out[k] = F::from_f64(w * v);
+                    for (o, &v) in out.iter_mut().zip(row) {
+                        *o = F::from_f64(v);
                     }
                 }
             }
