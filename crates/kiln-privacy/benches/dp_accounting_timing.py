@@ -46,7 +46,25 @@ def calibrate(make, tol):
         mc.ExplicitBracketInterval(0.1, 10.0), tol=tol)
 
 
+NR = dp_accounting.NeighboringRelation
+
+
+def wor_event(s, n):
+    return dp_accounting.SelfComposedDpEvent(dp_accounting.SampledWithoutReplacementDpEvent(
+        60_000, 256, dp_accounting.GaussianDpEvent(s)), n)
+
+
+def wor_query():
+    a = rdp.RdpAccountant(neighboring_relation=NR.REPLACE_ONE)
+    a.compose(wor_event(1.1, 1_000))
+    return a.get_epsilon(1e-5)
+
+
 print("rdp_query_q0.01_s1.1_1e4", best(rdp_query, 7))
+print("rdp_wor_query_n60000_m256_s1.1_1e3", best(wor_query, 3))
+print("rdp_wor_calibrate_eps1_n60000_m256_1e3", best(lambda: mc.calibrate_dp_mechanism(
+    lambda: rdp.RdpAccountant(neighboring_relation=NR.REPLACE_ONE),
+    lambda s: wor_event(s, 1_000), 1.0, 1e-5, mc.ExplicitBracketInterval(0.1, 10.0), tol=1e-4), 1))
 print("rdp_calibrate_eps1_q0.01_1e4", best(lambda: calibrate(rdp.RdpAccountant, 1e-4), 3))
 print("pld_query_q0.01_s1.1_1e4", best(lambda: pld_query(1.1), 3))
 print("pld_query_q0.01_s4_1e4", best(lambda: pld_query(4.0), 3))

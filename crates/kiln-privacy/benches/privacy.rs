@@ -1,12 +1,14 @@
-//! Criterion benches: an RDP query, an RDP noise calibration, a PLD query of 10^4 steps.
-//! `cargo bench -p kiln-privacy` (or `cargo xtask bench privacy`). The same queries in
+//! Criterion benches: RDP queries and noise calibrations (Poisson and fixed-size batches),
+//! PLD queries of 10^4 steps and a PLD calibration. `cargo bench -p kiln-privacy` (or, without
+//! a release build of Burn: `cargo bench -p kiln-privacy --profile dev --bench privacy --
+//! --warm-up-time 1 --measurement-time 3`). The same queries in
 //! dp_accounting are timed by `benches/dp_accounting_timing.py`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kiln_privacy::calibrate::noise_multiplier;
-use kiln_privacy::{AccountantKind, Ledger, epsilon};
+use kiln_privacy::calibrate::{noise_multiplier, noise_multiplier_for};
+use kiln_privacy::{AccountantKind, BatchSampling, Ledger, epsilon};
 
 fn benches(c: &mut Criterion) {
     let ledger = Ledger::dp_sgd(0.01, 1.1, 10_000).unwrap();
@@ -15,6 +17,20 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("rdp_calibrate_eps1_q0.01_1e4", |b| {
         b.iter(|| noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4).unwrap())
+    });
+    let wor = BatchSampling::WithoutReplacement {
+        dataset_size: 60_000,
+        batch_size: 256,
+    };
+    let wor_ledger = Ledger::steps(&wor, 1.1, 1_000).unwrap();
+    c.bench_function("rdp_wor_query_n60000_m256_s1.1_1e3", |b| {
+        b.iter(|| epsilon(AccountantKind::Rdp, black_box(&wor_ledger), 1e-5).unwrap())
+    });
+    c.bench_function("rdp_wor_calibrate_eps1_n60000_m256_1e3", |b| {
+        b.iter(|| {
+            noise_multiplier_for(AccountantKind::Rdp, black_box(&wor), 1_000, 1e-5, 1.0, 1e-4)
+                .unwrap()
+        })
     });
     let mut g = c.benchmark_group("pld");
     g.sample_size(10);
