@@ -120,3 +120,40 @@ fn bad_precision_and_sizes_are_bad_input() {
     ]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn time_limit_stops_lbfgs_with_its_own_reason() {
+    let (code, out, err) = run(&[
+        "kiln",
+        "--json",
+        "pinn",
+        "solve",
+        "--problem",
+        "burgers",
+        "--adam-steps",
+        "2",
+        "--lbfgs-steps",
+        "50",
+        "--collocation",
+        "64",
+        "--time-limit",
+        "0.001",
+    ]);
+    assert_eq!(code, 0, "stderr: {err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["stop_reason"], "time_limit");
+    assert_eq!(v["lbfgs_steps"], 1);
+    assert_eq!(v["time_limit_s"], 0.001);
+    assert_eq!(v["n_collocation"], 64);
+    let (code, _, _) = run(&[
+        "kiln",
+        "--json",
+        "pinn",
+        "solve",
+        "--problem",
+        "burgers",
+        "--time-limit",
+        "-1",
+    ]);
+    assert_eq!(code, 2);
+}

@@ -1,5 +1,6 @@
-//! Criterion benches: one jet forward+backward of the Burgers loss, and Poisson 1D trained to
-//! relative L2 <= 1e-3 (the speed goal: at most a third of DeepXDE's ~10 s).
+//! Criterion benches: one loss + gradient evaluation of the Burgers loss (Burn path in f32 and
+//! f64, fused plain-Rust path in f64), and Poisson 1D trained to relative L2 <= 1e-3 (the
+//! issue's speed goal: at most a third of DeepXDE's ~10 s).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kiln_core::experiment::NoProgress;
@@ -22,9 +23,14 @@ fn jet_forward_backward(c: &mut Criterion) {
         let pinn = Pinn::new(problem, &params, BackendKind::Flex).unwrap();
         let theta = pinn.theta().to_vec();
         group.bench_function(
-            format!("burgers_loss_and_grad_4000pts_4x32_{precision}"),
-            |b| b.iter(|| pinn.loss().value_and_grad(&theta).unwrap()),
+            format!("burgers_loss_and_grad_4000pts_4x32_burn_{precision}"),
+            |b| b.iter(|| pinn.loss().value_and_grad_burn(&theta).unwrap()),
         );
+        if precision == Precision::F64 {
+            group.bench_function("burgers_loss_and_grad_4000pts_4x32_fused_f64", |b| {
+                b.iter(|| pinn.loss().value_and_grad_fused(&theta).unwrap())
+            });
+        }
     }
     let params = kiln_pinn::presets::recommended(ProblemKind::Poisson1d)
         .check()

@@ -74,6 +74,7 @@ pub struct PinnValidParams {
     rar: Option<RarParams>,
     engine: Engine,
     causal: Option<CausalParams>,
+    time_limit_s: Option<f64>,
 }
 
 impl Default for PinnParams {
@@ -125,6 +126,7 @@ impl PinnParams {
             rar: None,
             engine: Engine::Auto,
             causal: None,
+            time_limit_s: None,
         })
     }
 
@@ -166,6 +168,9 @@ impl PinnParams {
         engine: Engine);
     setter!(/// Causal weighting of the residual of a time-dependent problem (None: off).
         causal: Option<CausalParams>);
+    setter!(/// Wall-clock limit in seconds for the whole training; L-BFGS stops with
+        /// `time_limit` once it has passed (None: no limit).
+        time_limit_s: Option<f64>);
 
     /// Validates every field.
     pub fn check(self) -> Result<PinnValidParams> {
@@ -249,6 +254,11 @@ impl PinnParams {
             )
             .into());
         }
+        if let Some(t) = p.time_limit_s
+            && !(t.is_finite() && t > 0.0)
+        {
+            return Err(KilnError::invalid("time_limit_s", t, "must be finite and > 0").into());
+        }
         Ok(p)
     }
 }
@@ -292,6 +302,8 @@ impl PinnValidParams {
         engine: Engine);
     getter!(/// Causal weighting.
         causal: Option<CausalParams>);
+    getter!(/// Wall-clock limit of training in seconds.
+        time_limit_s: Option<f64>);
 
     /// Back to the unchecked builder (to change a field and check again).
     pub fn into_params(self) -> PinnParams {
@@ -329,5 +341,12 @@ mod tests {
             let c = CausalParams { slabs, epsilon };
             assert!(PinnParams::new().causal(Some(c)).check().is_err());
         }
+        assert!(PinnParams::new().time_limit_s(Some(0.0)).check().is_err());
+        assert!(
+            PinnParams::new()
+                .time_limit_s(Some(f64::INFINITY))
+                .check()
+                .is_err()
+        );
     }
 }

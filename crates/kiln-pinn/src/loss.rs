@@ -561,6 +561,23 @@ impl PinnLoss {
     /// Residual mean square at each of `points` (for residual-based adaptive resampling).
     pub fn residual_at(&self, theta: &[f64], points: &[f64]) -> Result<Vec<f64>> {
         let dim = self.problem.domain.dim();
+        if let (true, Some(f)) = (self.uses_fused(), &self.fused) {
+            let ch = self.problem.needs.channels(dim)?;
+            let set = fused_set(&self.problem, &self.network, &ch, points);
+            let mut work = f.net.workspace(&set);
+            f.net.forward(theta, &set, &mut work);
+            let width = ch.count() * self.problem.outputs;
+            let time_axis = self.problem.domain.time_axis();
+            let mut out = Vec::with_capacity(set.n);
+            for (x, u) in points
+                .chunks(dim)
+                .zip(work.chunks.iter().flat_map(|c| c.u.chunks_exact(width)))
+            {
+                let fields = PointFields::new(x, u, &ch, self.problem.outputs, time_axis);
+                out.push((f.residual)(&fields)?.iter().map(|r| r.v * r.v).sum());
+            }
+            return Ok(out);
+        }
         let ch = Arc::new(self.problem.needs.channels(dim)?);
         let plain = self.device.clone().without_autodiff();
         let set = PointSet {

@@ -26,6 +26,8 @@ pub enum StopReason {
     ChangeTolerance,
     /// The line search found no point with a lower loss.
     LineSearchFailure,
+    /// The wall-clock limit of the run was reached.
+    TimeLimit,
     /// The phase was given zero steps.
     Skipped,
 }
@@ -39,6 +41,7 @@ impl StopReason {
             StopReason::GradientTolerance => "gradient_tolerance",
             StopReason::ChangeTolerance => "change_tolerance",
             StopReason::LineSearchFailure => "line_search_failure",
+            StopReason::TimeLimit => "time_limit",
             StopReason::Skipped => "skipped",
         }
     }
@@ -190,6 +193,9 @@ pub struct LbfgsSettings {
     pub tolerance_grad: f64,
     /// Stop when the loss or the step changes by less than this.
     pub tolerance_change: f64,
+    /// Stop (after a completed iteration) once this instant has passed.
+    #[serde(skip)]
+    pub deadline: Option<std::time::Instant>,
 }
 
 #[derive(Clone)]
@@ -494,6 +500,9 @@ pub fn lbfgs(
                 history,
             ));
         }
+        if s.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Ok(outcome(steps, evals, StopReason::TimeLimit, loss, history));
+        }
     }
     Ok(outcome(
         s.max_iter,
@@ -527,6 +536,7 @@ mod tests {
             history: 10,
             tolerance_grad: 1e-10,
             tolerance_change: 1e-14,
+            deadline: None,
         };
         let out = lbfgs(&mut x, &mut rosenbrock, &s, false, &mut |_, _| {}).unwrap();
         assert!(
@@ -551,10 +561,21 @@ mod tests {
             history: 10,
             tolerance_grad: 0.0,
             tolerance_change: 0.0,
+            deadline: None,
         };
         let out = lbfgs(&mut x, &mut rosenbrock, &s, false, &mut |_, _| {}).unwrap();
         assert_eq!(out.stop_reason, StopReason::MaxIterations);
         assert_eq!(out.steps, 3);
+        // A deadline already past stops after the first completed iteration.
+        let mut x = vec![-1.2, 1.0];
+        let s = LbfgsSettings {
+            max_iter: 50,
+            deadline: Some(std::time::Instant::now()),
+            ..s
+        };
+        let out = lbfgs(&mut x, &mut rosenbrock, &s, false, &mut |_, _| {}).unwrap();
+        assert_eq!(out.stop_reason, StopReason::TimeLimit);
+        assert_eq!(out.steps, 1);
     }
 
     #[test]

@@ -184,6 +184,9 @@ impl Pinn {
             history: p.lbfgs_history(),
             tolerance_grad: p.tolerance_grad(),
             tolerance_change: p.tolerance_change(),
+            deadline: p
+                .time_limit_s()
+                .map(|limit| start + std::time::Duration::from_secs_f64(limit)),
         };
         let lbfgs_out = {
             let loss = cell.borrow();

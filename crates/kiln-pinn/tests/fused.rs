@@ -165,7 +165,11 @@ fn causal_term_matches_brute_force() {
     }))
     .unwrap();
     let pts = loss.collocation_points().to_vec();
+    loss.set_engine(Engine::Burn).unwrap();
     let sq = loss.residual_at(&theta, &pts).unwrap();
+    loss.set_engine(Engine::Fused).unwrap();
+    let sq_fused = loss.residual_at(&theta, &pts).unwrap();
+    assert!(rel(&sq_fused, &sq) < 1e-12, "fused residual_at");
     let mut sums = vec![0.0; slabs];
     let mut counts = vec![0.0; slabs];
     for (x, r) in pts.chunks(2).zip(&sq) {

@@ -43,6 +43,10 @@ struct SolveArgs {
     /// Impose boundary/initial conditions as penalties instead of exactly.
     #[arg(long)]
     soft: bool,
+    /// Wall-clock limit of training in seconds; L-BFGS then stops with `time_limit`
+    /// (default: the problem's preset).
+    #[arg(long)]
+    time_limit: Option<f64>,
 }
 
 fn parse_precision(s: &str) -> Result<Precision, String> {
@@ -63,6 +67,9 @@ fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
     }
     if let Some(n) = a.collocation {
         params = params.n_collocation(n);
+    }
+    if let Some(t) = a.time_limit {
+        params = params.time_limit_s(Some(t));
     }
     let params = params
         .check()
@@ -89,6 +96,8 @@ fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
         "adam_stop_reason": t.adam.stop_reason.name(),
         "lbfgs_stop_reason": t.lbfgs.stop_reason.name(),
         "precision": params.precision().to_string(),
+        "time_limit_s": params.time_limit_s(),
+        "n_collocation": t.n_collocation,
     });
     let human = format!(
         "{}: relative L2 error {:.3e} (max abs {:.3e})\nstopped: {} after {} Adam + {} L-BFGS \
