@@ -2,6 +2,8 @@
 //! and prefix beam search.
 //!
 //! `cargo bench -p kiln-ctc` (or `cargo xtask bench ctc`).
+//! The beam-search input is also written to target/ctc-bench/ for
+//! `benches/fast_ctc_decode_bench.py` (fast-ctc-decode and pyctcdecode on the same frames).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kiln_core::burn::nn::loss::CTCLossConfig;
