@@ -44,4 +44,4 @@ pub mod special;
 pub use accountant::{AccountantKind, delta, epsilon};
 pub use errors::{PrivacyError, Result};
 pub use event::{BatchSampling, DpEvent, Ledger, LedgerEntry, Neighbouring};
-pub use hyperparams::{Conversion, Estimate, PldParams, RdpParams};
+pub use hyperparams::{Conversion, Estimate, FractionalOrders, PldParams, RdpParams};

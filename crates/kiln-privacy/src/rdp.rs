@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::errors::{PrivacyError, Result};
 use crate::event::{DpEvent, Ledger, check_delta, check_epsilon};
 use crate::fixed_size;
-use crate::hyperparams::{Conversion, RdpValidParams};
+use crate::hyperparams::{Conversion, FractionalOrders, RdpValidParams};
 use crate::special::{log_a_times_exp_b_plus_c, log_add, log_erfc};
 
 /// dp_accounting's default RDP orders: 1.1, 1.2, ..., 10.9, 11, 12, ..., 63, 128, 256, 512,
@@ -38,6 +38,8 @@ pub enum OrderMethod {
     Series,
     /// The series did not converge; trapezoidal quadrature of the defining integral.
     Quadrature,
+    /// [`FractionalOrders::Exact`]: quadrature of the defining integral by request.
+    Integral,
 }
 
 /// `log binom(alpha, i)` for i = 0..=alpha, by the same running sum `log_a_int` used before
@@ -160,8 +162,34 @@ pub fn log_a_quadrature(q: f64, sigma: f64, alpha: f64) -> f64 {
     m + (sum * h).ln()
 }
 
-/// RDP of the Poisson-subsampled Gaussian at `alpha > 1`, and how it was obtained.
+/// RDP of the Poisson-subsampled Gaussian at `alpha > 1`, and how it was obtained
+/// (fractional orders as dp_accounting: [`FractionalOrders::Series`]).
 pub fn rdp_poisson_gaussian(q: f64, sigma: f64, alpha: f64) -> (f64, OrderMethod) {
+    rdp_poisson_gaussian_with(q, sigma, alpha, FractionalOrders::Series)
+}
+
+/// Relative margin added to every quadrature value (so it errs on the safe side): the
+/// trapezoidal error is below 1e-12 relative (checked against exact integer orders).
+const QUADRATURE_MARGIN: f64 = 1e-9;
+
+/// RDP of the Poisson-subsampled Gaussian at `alpha > 1` with fractional orders evaluated
+/// as `fractional` says.
+pub fn rdp_poisson_gaussian_with(
+    q: f64,
+    sigma: f64,
+    alpha: f64,
+    fractional: FractionalOrders,
+) -> (f64, OrderMethod) {
+    if fractional == FractionalOrders::Exact && q < 1.0 && alpha.fract() != 0.0 {
+        // Both are sound upper bounds; where the series' dropped signs do not matter (high
+        // orders) it can be below the margin-nudged integral, so keep the smaller.
+        let l = log_a_quadrature(q, sigma, alpha);
+        let integral = (l + l.abs() * QUADRATURE_MARGIN) / (alpha - 1.0);
+        return match log_a_frac_series(q, sigma, alpha) {
+            Some(ls) if ls / (alpha - 1.0) <= integral => (ls / (alpha - 1.0), OrderMethod::Series),
+            _ => (integral, OrderMethod::Integral),
+        };
+    }
     if q >= 1.0 {
         return (alpha / (2.0 * sigma * sigma), OrderMethod::Exact);
     }
@@ -173,10 +201,13 @@ pub fn rdp_poisson_gaussian(q: f64, sigma: f64, alpha: f64) -> (f64, OrderMethod
     }
     match log_a_frac_series(q, sigma, alpha) {
         Some(l) => (l / (alpha - 1.0), OrderMethod::Series),
-        None => (
-            log_a_quadrature(q, sigma, alpha) / (alpha - 1.0),
-            OrderMethod::Quadrature,
-        ),
+        None => {
+            let l = log_a_quadrature(q, sigma, alpha);
+            (
+                (l + l.abs() * QUADRATURE_MARGIN) / (alpha - 1.0),
+                OrderMethod::Quadrature,
+            )
+        }
     }
 }
 
@@ -202,8 +233,18 @@ pub fn rdp_laplace(b: f64, alpha: f64) -> f64 {
     }
 }
 
-/// RDP of one event at `alpha`.
+/// RDP of one event at `alpha` (fractional orders as dp_accounting).
 pub fn rdp_event(event: &DpEvent, alpha: f64) -> (f64, OrderMethod) {
+    rdp_event_with(event, alpha, FractionalOrders::Series)
+}
+
+/// RDP of one event at `alpha`, fractional orders of the Poisson-subsampled Gaussian as
+/// `fractional` says.
+pub fn rdp_event_with(
+    event: &DpEvent,
+    alpha: f64,
+    fractional: FractionalOrders,
+) -> (f64, OrderMethod) {
     match *event {
         DpEvent::SampledWithoutReplacementGaussian {
             dataset_size,
@@ -229,13 +270,22 @@ pub fn rdp_event(event: &DpEvent, alpha: f64) -> (f64, OrderMethod) {
         DpEvent::PoissonGaussian {
             sampling_rate,
             noise_multiplier,
-        } => rdp_poisson_gaussian(sampling_rate, noise_multiplier, alpha),
+        } => rdp_poisson_gaussian_with(sampling_rate, noise_multiplier, alpha, fractional),
     }
 }
 
 /// RDP of one event at every order of `orders`. The fixed-size sampled curve shares its
 /// forward-difference table across orders, so it is built once per event here.
 pub fn event_curve(event: &DpEvent, orders: &[f64]) -> Vec<(f64, OrderMethod)> {
+    event_curve_with(event, orders, FractionalOrders::Series)
+}
+
+/// [`event_curve`] with fractional orders evaluated as `fractional` says.
+pub fn event_curve_with(
+    event: &DpEvent,
+    orders: &[f64],
+    fractional: FractionalOrders,
+) -> Vec<(f64, OrderMethod)> {
     match *event {
         DpEvent::SampledWithoutReplacementGaussian {
             dataset_size,
@@ -245,7 +295,10 @@ pub fn event_curve(event: &DpEvent, orders: &[f64]) -> Vec<(f64, OrderMethod)> {
             .into_iter()
             .map(|r| (r, OrderMethod::Exact))
             .collect(),
-        _ => orders.par_iter().map(|&a| rdp_event(event, a)).collect(),
+        _ => orders
+            .par_iter()
+            .map(|&a| rdp_event_with(event, a, fractional))
+            .collect(),
     }
 }
 
@@ -343,7 +396,7 @@ impl RdpAccountant {
         let orders = self.params.orders();
         let mut per_order = vec![(0.0, false); orders.len()];
         for e in ledger.entries() {
-            let curve = event_curve(&e.event, orders);
+            let curve = event_curve_with(&e.event, orders, self.params.fractional());
             for (acc, (r, m)) in per_order.iter_mut().zip(curve) {
                 acc.0 += e.count as f64 * r;
                 acc.1 |= m == OrderMethod::Quadrature;
@@ -444,6 +497,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn exact_fractional_orders_are_tighter_than_the_series_and_equal_at_integers() {
+        let ex = FractionalOrders::Exact;
+        let (series, _) = rdp_poisson_gaussian(0.01, 1.1, 1.5);
+        let (exact, m) = rdp_poisson_gaussian_with(0.01, 1.1, 1.5, ex);
+        assert_eq!(m, OrderMethod::Integral);
+        assert!(exact < 0.99 * series, "{exact} vs {series}");
+        assert_eq!(
+            rdp_poisson_gaussian_with(0.01, 1.1, 7.0, ex),
+            rdp_poisson_gaussian(0.01, 1.1, 7.0)
+        );
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use kiln_privacy::accountant::pld_bracket;
 use kiln_privacy::calibrate::{noise_multiplier, noise_multiplier_for};
+use kiln_privacy::hyperparams::{FractionalOrders, RdpParams};
+use kiln_privacy::rdp::RdpAccountant;
 use kiln_privacy::{AccountantKind, BatchSampling, Ledger, epsilon};
 use proptest::prelude::*;
 
@@ -99,4 +101,26 @@ fn abadi_setting_side_by_side() {
     let (rdp, pld, basic, adv) = (e[0], e[1], e[2], e[3]);
     assert!(pld < rdp && rdp < 1.26 && rdp > 1.0, "{e:?}");
     assert!(adv < basic && adv > 1.26, "{e:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// The exact fractional-order option never exceeds dp_accounting's series and stays above
+    /// the PLD optimistic epsilon, a certified lower bound on the truth.
+    #[test]
+    fn exact_fractional_rdp_is_between_pld_optimistic_and_series(
+        q in 0.002f64..0.2, s in 0.7f64..5.0, n in 1u64..1500
+    ) {
+        let ledger = Ledger::dp_sgd(q, s, n).unwrap();
+        let exact = RdpAccountant::new(
+            RdpParams::new().fractional(FractionalOrders::Exact).check().unwrap(),
+        )
+        .epsilon(&ledger, 1e-5)
+        .unwrap()
+        .epsilon;
+        prop_assert!(exact <= rdp(q, s, n) + 1e-12);
+        let (lower, _) = pld_bracket(&ledger, 1e-5).unwrap();
+        prop_assert!(exact >= lower, "{} < {}", exact, lower);
+    }
 }

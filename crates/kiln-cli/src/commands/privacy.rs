@@ -6,7 +6,11 @@ use kiln_core::KilnError;
 use kiln_privacy::accountant::pld_bracket;
 use kiln_privacy::audit::{TrainingPlan, audit};
 use kiln_privacy::calibrate::noise_multiplier_for;
-use kiln_privacy::{AccountantKind, BatchSampling, Ledger, PrivacyError, epsilon};
+use kiln_privacy::event::check_delta;
+use kiln_privacy::rdp::RdpAccountant;
+use kiln_privacy::{
+    AccountantKind, BatchSampling, FractionalOrders, Ledger, PrivacyError, RdpParams, epsilon,
+};
 use serde_json::json;
 
 use crate::Globals;
@@ -172,6 +176,10 @@ struct EpsilonArgs {
     /// Also report the PLD optimistic/pessimistic bracket on the true epsilon.
     #[arg(long)]
     bracket: bool,
+    /// RDP only: evaluate fractional orders by the exact integral instead of dp_accounting's
+    /// absolute-value series (tighter, never looser; no dp_accounting parity).
+    #[arg(long)]
+    exact_fractional_orders: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -214,7 +222,25 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
         PrivacyCommand::Epsilon(a) => {
             let scheme = a.sampling.scheme()?;
             let ledger = Ledger::steps(&scheme, a.noise_multiplier, a.steps).map_err(err)?;
-            let eps = epsilon(a.accountant, &ledger, a.delta).map_err(err)?;
+            let eps = if a.exact_fractional_orders {
+                if a.accountant != AccountantKind::Rdp {
+                    return Err(CliError::BadInput(format!(
+                        "--exact-fractional-orders applies to --accountant rdp, not {}",
+                        a.accountant
+                    )));
+                }
+                let params = RdpParams::new()
+                    .fractional(FractionalOrders::Exact)
+                    .check()
+                    .map_err(err)?;
+                check_delta(a.delta).map_err(err)?;
+                RdpAccountant::new(params)
+                    .epsilon(&ledger, a.delta)
+                    .map_err(err)?
+                    .epsilon
+            } else {
+                epsilon(a.accountant, &ledger, a.delta).map_err(err)?
+            };
             let mut j = json!({
                 "epsilon": eps,
                 "accountant": a.accountant.name(),
@@ -223,6 +249,9 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
                 "delta": a.delta,
             });
             merge(&mut j, sampling_json(&scheme));
+            if a.exact_fractional_orders {
+                j["fractional_orders"] = json!("exact");
+            }
             let mut human = format!(
                 "epsilon = {eps:.6} at delta = {:e} ({} accountant; {}, sigma = {}, {} steps)",
                 a.delta,
