@@ -105,6 +105,8 @@ fn bad_input_exits_2() {
         "epsilon --sampling-rate 0.1 --noise-multiplier 0 --steps 10 --delta 1e-5".to_string(),
         format!("{eps} --delta 1"),
         format!("{eps} --delta 1e-5 --accountant prv"),
+        // Below what PLD resolves: no finite pessimistic answer (was JSON null).
+        format!("{eps} --delta 1e-30 --accountant pld"),
         format!("{eps} --delta 1e-5 --accountant pld --exact-fractional-orders"),
         format!("{noise} --target-epsilon -1"),
         format!("{noise} --target-epsilon 1 --accountant basic"),

@@ -241,6 +241,21 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
             } else {
                 epsilon(a.accountant, &ledger, a.delta).map_err(err)?
             };
+            if !eps.is_finite() {
+                // JSON has no infinity; say why instead of printing null.
+                return Err(CliError::BadInput(format!(
+                    "the {} accountant gives no finite epsilon at delta {:e}{}",
+                    a.accountant,
+                    a.delta,
+                    if a.accountant == AccountantKind::Pld {
+                        " (below the tail mass its pessimistic discretization moves to \
+                         infinity: about 1e-15 after composition with the default settings); \
+                         use --accountant rdp or a larger delta"
+                    } else {
+                        ""
+                    }
+                )));
+            }
             let mut j = json!({
                 "epsilon": eps,
                 "accountant": a.accountant.name(),
