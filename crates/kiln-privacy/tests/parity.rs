@@ -203,6 +203,12 @@ fn pld_epsilon_grid_matches_at_1e3() {
             .filter(|r| r.get("pld_eps").is_some()),
     );
     let acc = PldAccountant::new(PldParams::new().check().unwrap());
+    let optimistic = PldAccountant::new(
+        PldParams::new()
+            .estimate(kiln_privacy::Estimate::Optimistic)
+            .check()
+            .unwrap(),
+    );
     let fails: Vec<String> = rows
         .par_iter()
         .filter_map(|r| {
@@ -215,11 +221,18 @@ fn pld_epsilon_grid_matches_at_1e3() {
             let want = f(r, "pld_eps");
             let got = acc.epsilon(&Ledger::dp_sgd(q, s, n).unwrap(), d).unwrap();
             let ok = rel(got, want) < 1e-3;
-            // Where the ground truth is known (q = 1), the pessimistic answer is above it.
-            let above = r
-                .get("exact_eps")
-                .is_none_or(|e| got >= e.as_f64().unwrap() * (1.0 - 1e-12));
-            (!(ok && above)).then(|| format!("q {q} s {s} n {n} d {d}: {got} vs {want}"))
+            // Where the ground truth is known (q = 1), the pessimistic answer is above it and
+            // the optimistic one below it.
+            let exact = r.get("exact_eps").map(|e| e.as_f64().unwrap());
+            let above = exact.is_none_or(|e| got >= e * (1.0 - 1e-12));
+            let lo = exact.map(|_| {
+                optimistic
+                    .epsilon(&Ledger::dp_sgd(q, s, n).unwrap(), d)
+                    .unwrap()
+            });
+            let below = exact.zip(lo).is_none_or(|(e, lo)| lo <= e * (1.0 + 1e-12));
+            (!(ok && above && below))
+                .then(|| format!("q {q} s {s} n {n} d {d}: {got} vs {want}, optimistic {lo:?}"))
         })
         .collect();
     assert!(fails.is_empty(), "{fails:#?}");
