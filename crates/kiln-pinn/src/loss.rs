@@ -540,20 +540,30 @@ impl PinnLoss {
         Ok(out)
     }
 
+    /// Jets of `points` without targets, for evaluation outside training.
+    fn unlabelled_set(
+        &self,
+        ch: &Arc<Channels>,
+        points: &[f64],
+        plain: &Device,
+    ) -> Result<PointSet> {
+        Ok(PointSet {
+            input: self
+                .network
+                .input_jet(ch.clone(), points, self.precision, plain)?,
+            transform: transform_jets(&self.problem, ch, points, self.precision, plain)?,
+            points: points.to_vec(),
+            target: None,
+            components: Vec::new(),
+        })
+    }
+
     /// The network's prediction (with the output transform) at `points`, row-major.
     pub fn predict(&self, theta: &[f64], points: &[f64]) -> Result<Vec<f64>> {
         let dim = self.problem.domain.dim();
         let ch = Arc::new(Channels::values(dim));
         let plain = self.device.clone().without_autodiff();
-        let set = PointSet {
-            input: self
-                .network
-                .input_jet(ch.clone(), points, self.precision, &plain)?,
-            transform: transform_jets(&self.problem, &ch, points, self.precision, &plain)?,
-            points: points.to_vec(),
-            target: None,
-            components: Vec::new(),
-        };
+        let set = self.unlabelled_set(&ch, points, &plain)?;
         let t = theta_on(theta, self.precision, &plain)?;
         Ok(convert::to_vec_f64(&self.output(&t, &set).value())?)
     }
@@ -580,15 +590,7 @@ impl PinnLoss {
         }
         let ch = Arc::new(self.problem.needs.channels(dim)?);
         let plain = self.device.clone().without_autodiff();
-        let set = PointSet {
-            input: self
-                .network
-                .input_jet(ch.clone(), points, self.precision, &plain)?,
-            transform: transform_jets(&self.problem, &ch, points, self.precision, &plain)?,
-            points: points.to_vec(),
-            target: None,
-            components: Vec::new(),
-        };
+        let set = self.unlabelled_set(&ch, points, &plain)?;
         let t = theta_on(theta, self.precision, &plain)?;
         let jet = self.output(&t, &set);
         let fields = Fields::new(
