@@ -7,6 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "burn")]
 use burn::tensor::{DType, Device, FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -122,6 +123,7 @@ pub enum Precision {
     F64,
 }
 
+#[cfg(feature = "burn")]
 impl Precision {
     /// The Burn dtype for this precision.
     pub fn dtype(self) -> DType {
@@ -160,6 +162,7 @@ impl fmt::Display for Precision {
     }
 }
 
+#[cfg(feature = "burn")]
 fn unavailable(kind: BackendKind) -> KilnError {
     KilnError::UnsupportedBackend {
         backend: kind.name().into(),
@@ -172,6 +175,7 @@ fn unavailable(kind: BackendKind) -> KilnError {
     }
 }
 
+#[cfg(feature = "burn")]
 fn base_device(kind: BackendKind) -> Result<Device> {
     if !kind.is_compiled() {
         return Err(unavailable(kind));
@@ -190,6 +194,7 @@ fn base_device(kind: BackendKind) -> Result<Device> {
 }
 
 #[cfg(feature = "wgpu")]
+#[cfg(feature = "burn")]
 fn wgpu_device() -> Result<Device> {
     let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
     // wgpu initialises lazily and panics when no adapter exists; probe once so the caller
@@ -217,6 +222,7 @@ fn wgpu_device() -> Result<Device> {
 /// For [`Precision::F64`] the device's f64 arithmetic is probed against the host first
 /// ([`f64_math_error`]): a device that accepts f64 tensors but computes them inaccurately is
 /// refused with [`KilnError::UnsupportedBackend`] rather than handed out.
+#[cfg(feature = "burn")]
 pub fn device(kind: BackendKind, autodiff: Autodiff, precision: Precision) -> Result<Device> {
     let mut device = base_device(kind)?;
     if !device.supports_dtype(precision.float_dtype()) {
@@ -256,6 +262,7 @@ pub fn device(kind: BackendKind, autodiff: Autodiff, precision: Precision) -> Re
 
 /// Largest relative error accepted by [`device`] from the f64 probe: a few ulps of f64, far
 /// below anything an f32 implementation behind an f64 flag could reach.
+#[cfg(feature = "burn")]
 pub const F64_PROBE_TOLERANCE: f64 = 1e-12;
 
 /// Largest relative error of the device's f64 `tanh`, `exp`, `ln` and `sqrt` against the host's,
@@ -264,6 +271,7 @@ pub const F64_PROBE_TOLERANCE: f64 = 1e-12;
 /// Some devices accept f64 buffers but evaluate transcendental functions wrongly: Mesa's software
 /// Vulkan driver (lavapipe) was measured here with f64 `tanh` off by 0.92. Trusting the dtype
 /// flag would turn every f64 result (gradient checks, L-BFGS in f64) into noise, so kiln probes.
+#[cfg(feature = "burn")]
 pub fn f64_math_error(device: &Device) -> Result<f64> {
     let xs = [0.1_f64, 0.5, 1.3, 2.7];
     let probe = |op: fn(Tensor<1>) -> Tensor<1>, host: fn(f64) -> f64| {
@@ -282,6 +290,7 @@ pub fn f64_math_error(device: &Device) -> Result<f64> {
 }
 
 /// Largest relative error of `got` against `want`; NaN or a length mismatch count as infinite.
+#[cfg(feature = "burn")]
 fn worst_relative_error(got: &[f64], want: &[f64]) -> f64 {
     if got.len() != want.len() {
         return f64::INFINITY;
@@ -296,11 +305,12 @@ fn worst_relative_error(got: &[f64], want: &[f64]) -> f64 {
 }
 
 /// The default device: `KILN_BACKEND` (or flex), no autodiff, f32.
+#[cfg(feature = "burn")]
 pub fn default_device() -> Result<Device> {
     device(BackendKind::from_env()?, Autodiff::Off, Precision::F32)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "burn"))]
 mod tests {
     use super::*;
 

@@ -22,20 +22,32 @@
 //! assert_eq!(convert::to_vec_f32(&g)?, vec![2.0, 4.0, 6.0]);
 //! # Ok::<(), kiln_core::KilnError>(())
 //! ```
+//!
+//! Burn sits behind the `burn` feature (on by default, implied by each backend feature). With
+//! `default-features = false` kiln-core keeps only its plain-Rust part — errors, readers,
+//! seeding, report types, [`BackendKind`] names — so a crate whose core uses no tensors (an
+//! accountant, a detector, a motif census) builds in seconds.
 
 pub mod backend;
+#[cfg(feature = "burn")]
 pub mod check_experiment;
+#[cfg(feature = "burn")]
 pub mod convert;
 pub mod error;
 pub mod experiment;
+#[cfg(feature = "burn")]
 pub mod grad_check;
 pub mod io;
 pub mod seed;
 
-pub use backend::{Autodiff, BackendKind, Precision, default_device, device, f64_math_error};
+pub use backend::{Autodiff, BackendKind, Precision};
+#[cfg(feature = "burn")]
+pub use backend::{default_device, device, f64_math_error};
 pub use error::{KilnError, Result};
 pub use experiment::{ExperimentConfig, ExperimentReport, Figure, Metric, Progress, Series};
+#[cfg(feature = "burn")]
 pub use grad_check::{GradCheckConfig, GradCheckReport, grad_check};
 
 /// Burn, re-exported so users of kiln name the same version kiln was built with.
+#[cfg(feature = "burn")]
 pub use burn;

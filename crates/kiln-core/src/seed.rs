@@ -1,11 +1,14 @@
-//! Reproducible randomness: one seed drives Burn's RNG and every `rand` RNG kiln hands out.
+//! Reproducible randomness: one seed drives Burn's RNG (with the `burn` feature) and every
+//! `rand` RNG kiln hands out.
 
+#[cfg(feature = "burn")]
 use burn::tensor::Device;
 use rand::SeedableRng;
 
 /// The RNG kiln uses on the host: ChaCha8, fast and identical on every platform.
 pub type KilnRng = rand_chacha::ChaCha8Rng;
 
+#[cfg(feature = "burn")]
 /// Seeds Burn's RNG on `device` and returns a host RNG from the same seed.
 pub fn seed(device: &Device, seed: u64) -> KilnRng {
     device.seed(seed);
