@@ -69,6 +69,16 @@ pub enum KilnError {
         /// What is wrong.
         message: String,
     },
+    /// An area crate's own input error (a target label out of range, a malformed edge line),
+    /// kept whole: area error enums convert their specific variants into this one so the
+    /// message survives the trip through `KilnError` (exit code 2 in the CLI).
+    #[error("{area}: {message}")]
+    Input {
+        /// The area (`ctc`, `motifs`, ...).
+        area: &'static str,
+        /// The area error's own message.
+        message: String,
+    },
     /// A numerical procedure failed (did not converge, produced a non-finite value mid-way).
     #[error("numerical failure in {context}: {message}")]
     Numerical {
@@ -103,6 +113,14 @@ impl KilnError {
             context: context.into(),
             expected: expected.to_string(),
             actual: actual.to_string(),
+        }
+    }
+
+    /// Shorthand for [`KilnError::Input`]: `area`'s error `e`, message kept.
+    pub fn input(area: &'static str, e: impl std::fmt::Display) -> Self {
+        Self::Input {
+            area,
+            message: e.to_string(),
         }
     }
 
@@ -151,6 +169,9 @@ mod tests {
             message: "not a number".into(),
         };
         assert_eq!(e.to_string(), "a.csv:line 4: not a number");
+        let e = KilnError::input("ctc", "label 7 outside 0..5");
+        assert_eq!(e.to_string(), "ctc: label 7 outside 0..5");
+        assert!(e.is_user_error());
     }
 
     #[test]
