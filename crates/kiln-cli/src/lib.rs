@@ -20,6 +20,7 @@ pub mod experiments;
 pub mod output;
 pub mod plot;
 pub mod progress;
+pub mod testing;
 
 pub use output::{CliError, CmdResult, Output};
 
