@@ -39,5 +39,10 @@ pub fn registry() -> Vec<Entry> {
             about: "CTC: blank plateau with/without remedies, greedy vs beam vs beam+LM error rates",
             run: kiln_ctc::experiment::run,
         },
+        Entry {
+            name: kiln_dynamics::experiment::NAME,
+            about: "dynamics: constant vs random init, x*y with clipping/extragradient + GAN, CNN vs thermodynamic model OOD",
+            run: kiln_dynamics::experiment::run,
+        },
     ]
 }

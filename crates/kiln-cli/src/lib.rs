@@ -78,8 +78,8 @@ enum Command {
     Privacy(commands::privacy::Args),
     /// Concept-drift detection on loss streams.
     Drift(commands::area::Pending),
-    /// Training dynamics experiments.
-    Dynamics(commands::area::Pending),
+    /// Training dynamics: symmetry breaking, min-max games, mechanistic vs learned OOD.
+    Dynamics(commands::dynamics::Args),
     /// Run the experiments behind each area and write a report with plots.
     Reproduce(commands::reproduce::Args),
     /// List the backends compiled into this build and check that each starts.
@@ -123,7 +123,7 @@ where
         Command::Motifs(p) => p.run("motifs"),
         Command::Privacy(a) => commands::privacy::run(&a, &globals),
         Command::Drift(p) => p.run("drift"),
-        Command::Dynamics(p) => p.run("dynamics"),
+        Command::Dynamics(a) => commands::dynamics::run(&a, &globals),
         Command::Reproduce(a) => commands::reproduce::run(&a, &globals, err),
         Command::Backends => commands::backends::run(&globals),
     };
