@@ -107,6 +107,8 @@ fn symmetry_and_ood_small_runs() {
         "3",
         "--mech-steps",
         "3",
+        "--mech-restarts",
+        "1",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for k in [
@@ -131,6 +133,7 @@ fn bad_knobs_exit_2_with_one_line() {
         vec!["dynamics", "symmetry", "--constant", "0"],
         vec!["dynamics", "ood", "--spurious", "1.5"],
         vec!["dynamics", "ood", "--length", "3"],
+        vec!["dynamics", "ood", "--mech-restarts", "0"],
     ] {
         let r = run_json(&args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);

@@ -306,6 +306,7 @@ pub struct ThermoFitParams {
     steps: usize,
     init_sd: f64,
     seed: u64,
+    restarts: usize,
 }
 
 impl Default for ThermoFitParams {
@@ -316,7 +317,7 @@ impl Default for ThermoFitParams {
 
 impl ThermoFitParams {
     /// Defaults: motif width 6, Boltzmann occupancy, Adam (PyTorch betas/epsilon 1e-8) with
-    /// learning rate 0.05, 1500 full-batch steps on the mean squared error, energies
+    /// learning rate 0.05, 1500 full-batch steps on the mean squared error, 1 restart, energies
     /// initialized N(0, 0.1^2) kT from seed 0 (a random start breaks the symmetry between motif
     /// positions, which an all-zero start gives identical gradients up to edge effects).
     pub fn new() -> Self {
@@ -327,7 +328,13 @@ impl ThermoFitParams {
             steps: 1500,
             init_sd: 0.1,
             seed: 0,
+            restarts: 1,
         }
+    }
+    /// Independent fits from different initial energies; the lowest final loss wins.
+    pub fn restarts(mut self, k: usize) -> Self {
+        self.restarts = k;
+        self
     }
     /// Standard deviation (kT) of the initial energies.
     pub fn init_sd(mut self, sd: f64) -> Self {
@@ -367,6 +374,7 @@ impl ThermoFitParams {
         if let Occupancy::Hill(n) = self.occupancy {
             positive("hill_n", n)?;
         }
+        at_least("restarts", self.restarts, 1)?;
         if !(self.init_sd.is_finite() && self.init_sd >= 0.0) {
             return Err(DynamicsError::invalid(
                 "init_sd",
@@ -381,6 +389,7 @@ impl ThermoFitParams {
             steps: self.steps,
             init_sd: self.init_sd,
             seed: self.seed,
+            restarts: self.restarts,
         })
     }
 }
@@ -394,6 +403,7 @@ pub struct ThermoFitValidParams {
     steps: usize,
     init_sd: f64,
     seed: u64,
+    restarts: usize,
 }
 
 impl ThermoFitValidParams {
@@ -420,6 +430,10 @@ impl ThermoFitValidParams {
     /// Seed of the initial energies.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// Number of restarts.
+    pub fn restarts(&self) -> usize {
+        self.restarts
     }
 }
 
@@ -687,11 +701,13 @@ pub struct OodParams {
     noise: f64,
     cnn_steps: usize,
     mech_steps: usize,
+    mech_restarts: usize,
 }
 
 impl OodParams {
     /// Full-run defaults: 2000 training and 1000 test sequences of length 40, GC shortcut
-    /// strength 0.8, label noise sd 0.02, 600 CNN steps, 800 thermodynamic-model steps.
+    /// strength 0.8, label noise sd 0.02, 600 CNN steps, 800 thermodynamic-model steps from
+    /// each of 6 random starts (the lowest training loss wins).
     pub fn new() -> Self {
         Self {
             train: 2000,
@@ -701,15 +717,17 @@ impl OodParams {
             noise: 0.02,
             cnn_steps: 600,
             mech_steps: 800,
+            mech_restarts: 6,
         }
     }
-    /// The `--quick` sizes: 256 / 128 sequences, 40 + 60 steps.
+    /// The `--quick` sizes: 256 / 128 sequences, 40 CNN steps, 2 x 60 model steps.
     pub fn quick() -> Self {
         Self {
             train: 256,
             test: 128,
             cnn_steps: 40,
             mech_steps: 60,
+            mech_restarts: 2,
             ..Self::new()
         }
     }
@@ -750,6 +768,11 @@ impl OodParams {
         self.mech_steps = n;
         self
     }
+    /// Random starts of the thermodynamic-model fit.
+    pub fn mech_restarts(mut self, n: usize) -> Self {
+        self.mech_restarts = n;
+        self
+    }
     /// Validates the settings.
     pub fn check(self) -> Result<OodValidParams> {
         at_least("train", self.train, 8)?;
@@ -775,6 +798,7 @@ impl OodParams {
         }
         at_least("cnn_steps", self.cnn_steps, 1)?;
         at_least("mech_steps", self.mech_steps, 1)?;
+        at_least("mech_restarts", self.mech_restarts, 1)?;
         Ok(OodValidParams(self))
     }
 }
@@ -817,6 +841,10 @@ impl OodValidParams {
     /// Thermodynamic-model steps.
     pub fn mech_steps(&self) -> usize {
         self.0.mech_steps
+    }
+    /// Thermodynamic-model restarts.
+    pub fn mech_restarts(&self) -> usize {
+        self.0.mech_restarts
     }
 }
 

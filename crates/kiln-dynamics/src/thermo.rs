@@ -288,9 +288,12 @@ impl ThermoModel {
 
     /// Fits a model of `params.motif_width()` to `targets` by full-batch Adam on `backend`.
     ///
-    /// Starts from energies drawn N(0, `init_sd`^2) (host RNG from `params.seed()`), `mu = 0`,
-    /// `basal = min(targets)` and `amplitude = 2 * (max - min)`; progress goes to `progress`,
-    /// one unit per step.
+    /// Starts from energies drawn N(0, `init_sd`^2) (host RNG from `params.seed()`), `mu = -ln P`
+    /// (P binding positions, so that the initial occupancy is 1/2),
+    /// `basal = min(targets)` and `amplitude = 2 * (max - min)`; runs `params.restarts()`
+    /// fits from independent initial energies and keeps the one with the lowest final training
+    /// loss (the loss is not convex in the energies: a fit can settle on a PWM that prefers GC
+    /// everywhere). Progress goes to `progress`, one unit per step.
     pub fn fit(
         seqs: &Sequences,
         targets: &[f64],
@@ -311,6 +314,28 @@ impl ThermoModel {
             ));
         }
         let dev = kiln_core::device(backend, Autodiff::On, Precision::F32)?;
+        let mut best: Option<ThermoFit> = None;
+        for restart in 0..params.restarts() as u64 {
+            let fit = Self::fit_once(seqs, targets, params, restart, &dev, progress)?;
+            let last = |f: &ThermoFit| f.loss.last().copied().unwrap_or(f64::INFINITY);
+            if best.as_ref().is_none_or(|b| last(&fit) < last(b)) {
+                best = Some(fit);
+            }
+        }
+        best.ok_or_else(|| KilnError::Empty("fit restarts".into()).into())
+    }
+
+    /// One restart of [`fit`](Self::fit).
+    fn fit_once(
+        seqs: &Sequences,
+        targets: &[f64],
+        params: &ThermoFitValidParams,
+        restart: u64,
+        dev: &kiln_core::burn::tensor::Device,
+        progress: &dyn Progress,
+    ) -> Result<ThermoFit> {
+        let w = params.motif_width();
+        let dev = dev.clone();
         let (n, positions) = (seqs.count(), seqs.length() - w + 1);
         let windows = convert::tensor_f32(&seqs.windows(w), [n, positions, w * 4], &dev)?;
         let y: Vec<f32> = targets.iter().map(|&v| v as f32).collect();
@@ -326,11 +351,12 @@ impl ThermoModel {
         };
         let mut net = ThermoNet {
             energies: Param::from_tensor(convert::tensor_f32(
-                &initial_energies(params),
+                &initial_energies(params, restart),
                 [w * 4, 1],
                 &dev,
             )?),
-            mu: scalar(0.0)?,
+            // W = P e^mu = 1 at the start: occupancy 1/2, where the sigmoid is steepest.
+            mu: scalar(-(positions as f64).ln())?,
             amplitude: scalar(2.0 * (hi - lo).max(1e-3))?,
             basal: scalar(lo)?,
         };
@@ -362,9 +388,9 @@ impl ThermoModel {
     }
 }
 
-fn initial_energies(params: &ThermoFitValidParams) -> Vec<f32> {
+fn initial_energies(params: &ThermoFitValidParams, restart: u64) -> Vec<f32> {
     use rand_distr::Distribution;
-    let mut rng = kiln_core::seed::rng_stream(params.seed(), 0);
+    let mut rng = kiln_core::seed::rng_stream(params.seed(), restart);
     let n = params.motif_width() * 4;
     match rand_distr::Normal::new(0.0, params.init_sd()) {
         Ok(d) => (0..n).map(|_| d.sample(&mut rng) as f32).collect(),

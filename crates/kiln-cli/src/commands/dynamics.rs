@@ -104,6 +104,9 @@ struct OodArgs {
     /// Adam steps of the thermodynamic model (full batch).
     #[arg(long, default_value_t = 800)]
     mech_steps: usize,
+    /// Random starts of the thermodynamic-model fit (lowest training loss wins).
+    #[arg(long, default_value_t = 6)]
+    mech_restarts: usize,
 }
 
 fn bad(e: DynamicsError) -> CliError {
@@ -245,6 +248,7 @@ fn ood_cmd(a: &OodArgs, globals: &Globals) -> CmdResult {
         .noise(a.noise)
         .cnn_steps(a.cnn_steps)
         .mech_steps(a.mech_steps)
+        .mech_restarts(a.mech_restarts)
         .check()
         .map_err(bad)?;
     let bar = std::sync::Arc::new(Bar::new("ood", globals.json || globals.quiet));

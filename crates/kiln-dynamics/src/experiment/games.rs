@@ -134,13 +134,24 @@ fn bilinear_runs(
 }
 
 /// A 1 -> H tanh -> 1 MLP whose parameters are the flat vector `theta`, on inputs `[N, 1]`.
-fn mlp(theta: Tensor<1>, input: Tensor<2>) -> Tensor<2> {
+pub fn mlp(theta: Tensor<1>, input: Tensor<2>) -> Tensor<2> {
     let h = GAN_HIDDEN;
     let w1 = theta.clone().slice([0..h]).reshape([1, h]);
     let b1 = theta.clone().slice([h..2 * h]).reshape([1, h]);
     let w2 = theta.clone().slice([2 * h..3 * h]).reshape([h, 1]);
     let b2 = theta.slice([3 * h..3 * h + 1]).reshape([1, 1]);
     (input.matmul(w1) + b1).tanh().matmul(w2) + b2
+}
+
+/// Zero-sum GAN value (Goodfellow et al. 2014) of generator parameters `g` and discriminator
+/// parameters `d` on real samples and noise (`[N, 1]` each):
+/// `E log D(x) + E log(1 - D(G(z)))` with `D = sigmoid(mlp(d, .))`, `G = mlp(g, .)`; the
+/// generator minimizes it, the discriminator maximizes it.
+pub fn gan_value(g: Tensor<1>, d: Tensor<1>, real: Tensor<2>, z: Tensor<2>) -> Tensor<1> {
+    let fake = mlp(g, z);
+    let real_logit = mlp(d.clone(), real);
+    let fake_logit = mlp(d, fake);
+    log_sigmoid(real_logit).mean() + log_sigmoid(fake_logit.neg()).mean()
 }
 
 /// The same MLP on the host (f64), for evaluation.
@@ -198,13 +209,8 @@ fn gan_runs(
     )?;
     let real_t = convert::tensor_f64(&real, [batch, 1], &device)?;
     let z_t = convert::tensor_f64(&z, [batch, 1], &device)?;
-    // Zero-sum GAN value (Goodfellow et al. 2014): the generator minimizes, the discriminator
-    // maximizes E log D(x) + E log(1 - D(G(z))), D = sigmoid(logit).
     let objective = move |g: Tensor<1>, d: Tensor<1>| -> Tensor<1> {
-        let fake = mlp(g, z_t.clone());
-        let real_logit = mlp(d.clone(), real_t.clone());
-        let fake_logit = mlp(d, fake);
-        log_sigmoid(real_logit).mean() + log_sigmoid(fake_logit.neg()).mean()
+        gan_value(g, d, real_t.clone(), z_t.clone())
     };
     let game = Game::new(objective, GAN_PARAMS, GAN_PARAMS, config.backend)?;
     let record = (params.gan_steps() / 50).max(1);

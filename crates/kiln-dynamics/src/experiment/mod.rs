@@ -31,7 +31,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     let (sym, gam, oo) = (sym.check()?, gam.check()?, oo.check()?);
     let units = 4 * sym.steps() as u64
         + games::progress_units(&gam)
-        + (oo.cnn_steps() + oo.mech_steps()) as u64;
+        + (oo.cnn_steps() + oo.mech_restarts() * oo.mech_steps()) as u64;
     config.progress.set_length(units);
     let started = std::time::Instant::now();
     let s = symmetry::run(&sym, config)?;
@@ -231,7 +231,7 @@ fn games_report(
         );
         let d = t.final_distance().unwrap_or(f64::NAN);
         report.metric(
-            format!("{}_final_distance", r.key),
+            format!("xy_{}_final_distance", r.key),
             d,
             "",
             format!(
@@ -241,7 +241,7 @@ fn games_report(
             ),
         );
         report.metric(
-            format!("{}_winding", r.key),
+            format!("xy_{}_winding", r.key),
             r.winding,
             "turns",
             format!(
@@ -282,16 +282,50 @@ fn games_report(
             "x y: extragradient, same steps",
         );
         let lr = params.lr();
+        let clip_text = g
+            .bilinear
+            .iter()
+            .filter(|r| r.key.starts_with("gda_clip"))
+            .map(|r| {
+                let d = &r.trajectory.distances;
+                let max = d.iter().cloned().fold(0.0, f64::max);
+                format!(
+                    "{}: final {:.3}, max {:.3}, {:.2} turns, clipping active on {:.0}% of steps",
+                    r.label,
+                    d.last().copied().unwrap_or(f64::NAN),
+                    max,
+                    r.winding,
+                    100.0 * r.clipped_fraction
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let best_clip = g
+            .bilinear
+            .iter()
+            .filter(|r| r.key.starts_with("gda_clip"))
+            .filter_map(|r| r.trajectory.final_distance())
+            .fold(f64::INFINITY, f64::min);
+        let verdict = if best_clip < eg {
+            "a clipped run ended closer than extragradient"
+        } else if best_clip < start {
+            "clipping ended closer than it started but farther than extragradient"
+        } else {
+            "no clipping threshold ended closer than it started, unlike extragradient"
+        };
         report.note(format!(
-            "x y (start distance {start:.3}, lr {lr}): simultaneous GDA ends at {gda:.4} \
-             (closed form {:.4} = start * (1 + lr^2)^(steps/2)); norm clipping at {c0} ends at \
-             {clipped:.4}; extragradient at {eg:.4}. Clipping rescales the step but not its \
-             direction, and the GDA step on x y is always orthogonal to the radius, so a clipped \
-             step still moves outward: r^2 grows by (lr * min(|g|, c))^2 per step, i.e. \
-             clipping turns exponential divergence into at most square-root growth; it never \
-             converges. Extragradient (and optimistic GDA) contract. Jacobian of the vector \
+            "x y (start distance {start:.3}, lr {lr}, {} steps): simultaneous GDA ends at \
+             {gda:.4} (closed form {:.4} = start * (1 + lr^2)^(steps/2)); extragradient at \
+             {eg:.4} (closed form {:.4} = start * (1 - lr^2 + lr^4)^(steps/2)). Clipping, \
+             measured: {clip_text}. Per-player clipping is applied to each player's own \
+             gradient, so when only one of them is clipped the step is no longer orthogonal to \
+             the radius and the distance can fall as well as rise; it bounds every player's \
+             step by lr * c (tested). Closest clipped run to the equilibrium: {best_clip:.4} \
+             (start {start:.3}); {verdict}. Jacobian of the vector \
              field at the start: eigenvalues {}, rotation share {:.3} (1 = pure rotation).",
+            params.steps(),
             start * (1.0 + lr * lr).powf(params.steps() as f64 / 2.0),
+            start * (1.0 - lr * lr + lr.powi(4)).powf(params.steps() as f64 / 2.0),
             g.jacobian
                 .eigenvalues
                 .iter()

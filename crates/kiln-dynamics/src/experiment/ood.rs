@@ -252,6 +252,8 @@ pub fn run(params: &OodValidParams, config: &ExperimentConfig) -> Result<OodOutc
     let fit_params = ThermoFitParams::new()
         .motif_width(MOTIF_WIDTH)
         .steps(params.mech_steps())
+        .restarts(params.mech_restarts())
+        .init_sd(1.0)
         .seed(config.seed)
         .check()?;
     let fit = ThermoModel::fit(
