@@ -145,6 +145,7 @@ pub fn eigenvalues(m: &SquareMatrix) -> Result<Vec<Eigenvalue>> {
 }
 
 /// Householder reduction of a real matrix to upper Hessenberg form (same eigenvalues).
+#[allow(clippy::needless_range_loop)] // index-heavy dense linear algebra reads clearer with indices
 fn hessenberg(m: &SquareMatrix) -> Vec<Vec<f64>> {
     let n = m.n;
     let mut a: Vec<Vec<f64>> = (0..n)
@@ -230,7 +231,7 @@ fn qr_eigenvalues(h: Vec<Vec<f64>>, scale: f64) -> Result<Vec<C>> {
         } else {
             l2
         };
-        if since_deflation % 10 == 0 {
+        if since_deflation.is_multiple_of(10) {
             mu = mu.add(C(sub, 0.0));
         }
         qr_step(&mut h, m, mu);
@@ -240,6 +241,7 @@ fn qr_eigenvalues(h: Vec<Vec<f64>>, scale: f64) -> Result<Vec<C>> {
 
 /// One shifted QR sweep on the leading `m x m` block of the Hessenberg matrix `h`:
 /// `H - mu I = Q R`, `H <- R Q + mu I`, with Givens rotations.
+#[allow(clippy::needless_range_loop)] // index-heavy dense linear algebra reads clearer with indices
 fn qr_step(h: &mut [Vec<C>], m: usize, mu: C) {
     for (i, row) in h.iter_mut().enumerate().take(m) {
         row[i] = row[i].sub(mu);
@@ -275,6 +277,7 @@ fn qr_step(h: &mut [Vec<C>], m: usize, mu: C) {
 /// Singular values (decreasing) of a row-major `rows x cols` matrix by one-sided Jacobi
 /// rotations (Hestenes 1958; Demmel & Veselić 1992): accurate to a few ulps relative to the
 /// largest singular value.
+#[allow(clippy::needless_range_loop)] // index-heavy dense linear algebra reads clearer with indices
 pub(crate) fn singular_values(values: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     // Orthogonalize the k = min(rows, cols) vectors of the shorter side.
     let (k, len, vecs): (usize, usize, Vec<Vec<f64>>) = if cols <= rows {

@@ -98,10 +98,10 @@ fn norm_clipping_on_xy_bounds_each_step_and_slows_the_spiral() {
 
 /// A non-bilinear game with large gradients: f = x0^3 y0 + x1 y1^2 + sum x.
 fn cubic(x: Tensor<1>, y: Tensor<1>) -> Tensor<1> {
-    let x0 = x.clone().slice([0..1]);
-    let x1 = x.clone().slice([1..2]);
-    let y0 = y.clone().slice([0..1]);
-    let y1 = y.slice([1..2]);
+    let x0 = x.clone().slice(0..1);
+    let x1 = x.clone().slice(1..2);
+    let y0 = y.clone().slice(0..1);
+    let y1 = y.slice(1..2);
     x0.powi_scalar(3) * y0 + x1 * y1.powi_scalar(2) + x.sum()
 }
 

@@ -68,6 +68,7 @@ fn fit_recovers_planted_energies_from_noiseless_data() {
         .motif_width(width)
         .lr(0.05)
         .steps(4000)
+        .restarts(4)
         .check()
         .unwrap();
     let fit = ThermoModel::fit(&seqs, &y, &params, BackendKind::Flex, &NoProgress).unwrap();

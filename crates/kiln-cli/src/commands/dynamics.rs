@@ -107,6 +107,9 @@ struct OodArgs {
     /// Random starts of the thermodynamic-model fit (lowest training loss wins).
     #[arg(long, default_value_t = 6)]
     mech_restarts: usize,
+    /// Standard deviation (kT) of the thermodynamic model's initial energies.
+    #[arg(long, default_value_t = 1.0)]
+    mech_init_sd: f64,
 }
 
 fn bad(e: DynamicsError) -> CliError {
@@ -249,6 +252,7 @@ fn ood_cmd(a: &OodArgs, globals: &Globals) -> CmdResult {
         .cnn_steps(a.cnn_steps)
         .mech_steps(a.mech_steps)
         .mech_restarts(a.mech_restarts)
+        .mech_init_sd(a.mech_init_sd)
         .check()
         .map_err(bad)?;
     let bar = std::sync::Arc::new(Bar::new("ood", globals.json || globals.quiet));

@@ -136,10 +136,10 @@ fn bilinear_runs(
 /// A 1 -> H tanh -> 1 MLP whose parameters are the flat vector `theta`, on inputs `[N, 1]`.
 pub fn mlp(theta: Tensor<1>, input: Tensor<2>) -> Tensor<2> {
     let h = GAN_HIDDEN;
-    let w1 = theta.clone().slice([0..h]).reshape([1, h]);
-    let b1 = theta.clone().slice([h..2 * h]).reshape([1, h]);
-    let w2 = theta.clone().slice([2 * h..3 * h]).reshape([h, 1]);
-    let b2 = theta.slice([3 * h..3 * h + 1]).reshape([1, 1]);
+    let w1 = theta.clone().slice(0..h).reshape([1, h]);
+    let b1 = theta.clone().slice(h..2 * h).reshape([1, h]);
+    let w2 = theta.clone().slice(2 * h..3 * h).reshape([h, 1]);
+    let b2 = theta.slice(3 * h..3 * h + 1).reshape([1, 1]);
     (input.matmul(w1) + b1).tanh().matmul(w2) + b2
 }
 

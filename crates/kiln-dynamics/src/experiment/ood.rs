@@ -249,11 +249,14 @@ pub fn run(params: &OodValidParams, config: &ExperimentConfig) -> Result<OodOutc
     config
         .progress
         .message("ood: fitting the thermodynamic model");
+    // Wide initial energies and several starts: on this data a start of N(0, 0.1^2) kT settled
+    // on a PWM that prefers G/C everywhere (a local optimum that learns the shortcut through
+    // background binding; `kiln dynamics ood --mech-restarts 1 --mech-init-sd 0.1`).
     let fit_params = ThermoFitParams::new()
         .motif_width(MOTIF_WIDTH)
         .steps(params.mech_steps())
         .restarts(params.mech_restarts())
-        .init_sd(1.0)
+        .init_sd(params.mech_init_sd())
         .seed(config.seed)
         .check()?;
     let fit = ThermoModel::fit(
