@@ -35,6 +35,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     config.progress.set_length(units);
     let started = std::time::Instant::now();
     let s = symmetry::run(&sym, config)?;
+    let inits = initializer_table(config, sym.hidden())?;
     let g = games::run(&gam, config)?;
     let o = ood::run(&oo, config)?;
     let mut report = ExperimentReport::new(
@@ -71,6 +72,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         ),
     );
     symmetry_report(&mut report, &s, &sym);
+    initializer_report(&mut report, &inits, sym.hidden());
     games_report(&mut report, &g, &gam);
     ood_report(&mut report, &o);
     report.metric(
@@ -92,6 +94,87 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
          changes data, initializations and noise together.",
     );
     Ok(report)
+}
+
+/// Burn's initializers drawn on one `hidden x hidden` layer and measured before training.
+fn initializer_table(
+    config: &ExperimentConfig,
+    hidden: usize,
+) -> kiln_core::Result<Vec<crate::symmetry::InitializerStats>> {
+    let dev = kiln_core::device(
+        config.backend,
+        kiln_core::Autodiff::Off,
+        kiln_core::Precision::F32,
+    )?;
+    kiln_core::seed::seed(&dev, config.seed);
+    let red = crate::RedundancyParams::new().check()?;
+    Ok(crate::symmetry::compare_initializers(
+        &crate::symmetry::standard_initializers(0.3),
+        crate::symmetry::LayerShape {
+            fan_in: hidden,
+            fan_out: hidden,
+        },
+        &red,
+        &dev,
+    )?)
+}
+
+fn initializer_report(
+    report: &mut ExperimentReport,
+    stats: &[crate::symmetry::InitializerStats],
+    hidden: usize,
+) {
+    for s in stats {
+        let n = &s.name;
+        report.metric(
+            format!("init_{n}_weight_std"),
+            s.weight_std,
+            "",
+            format!("{n}: std of a fresh {hidden} x {hidden} layer's weights (Burn's initializer)"),
+        );
+        report.metric(
+            format!("init_{n}_min_distance"),
+            s.redundancy.min_distance,
+            "",
+            format!("{n}: smallest distance between two of its neurons before training"),
+        );
+        report.metric(
+            format!("init_{n}_rank"),
+            s.redundancy.rank as f64,
+            "",
+            format!("{n}: numerical rank of its {hidden} neuron rows before training"),
+        );
+    }
+    let flagged: Vec<&str> = stats
+        .iter()
+        .filter(|s| s.symmetric)
+        .map(|s| s.name.as_str())
+        .collect();
+    report.note(format!(
+        "Initializer check before training ({hidden} x {hidden} layer, Burn's initializers): \
+         flagged as symmetric: {}; condition number sigma_max / sigma_min: {}.",
+        if flagged.is_empty() {
+            "none".to_string()
+        } else {
+            flagged.join(", ")
+        },
+        stats
+            .iter()
+            .map(|s| {
+                let sv = &s.redundancy.singular_values;
+                let (hi, lo) = (
+                    sv.first().copied().unwrap_or(0.0),
+                    sv.last().copied().unwrap_or(0.0),
+                );
+                if lo > 0.0 {
+                    format!("{} {:.1}", s.name, hi / lo)
+                } else {
+                    format!("{} inf", s.name)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
 }
 
 fn steps_axis(n: usize) -> Vec<f64> {
