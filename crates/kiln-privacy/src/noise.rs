@@ -118,10 +118,9 @@ impl NoiseRng {
     /// Bernoulli(exp(-num/den)) for `num <= den` (CKS20 Algorithm 1).
     fn bernoulli_exp_le1(&mut self, num: u128, den: u128) -> bool {
         let mut k: u128 = 1;
-        loop {
-            // Bernoulli(gamma / k); a denominator past u128 means a probability below 2^-64
-            // after at least 2^64 / den trials, i.e. never in practice: stop there.
-            let Some(d) = den.checked_mul(k) else { break };
+        // Bernoulli(gamma / k); a denominator past u128 means a probability below 2^-64
+        // after at least 2^64 / den trials, i.e. never in practice: stop there.
+        while let Some(d) = den.checked_mul(k) {
             if !self.bernoulli(num, d) {
                 break;
             }

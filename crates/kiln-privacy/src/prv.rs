@@ -352,7 +352,7 @@ impl PrvValidParams {
         let k0 = (-l / h).floor() as i64;
         let k1 = (l / h).ceil() as i64;
         let size = (k1 - k0 + 1) as usize;
-        if size > self.0.max_grid_points || !(h > 0.0) {
+        if size > self.0.max_grid_points || h.is_nan() || h <= 0.0 {
             return Err(PrivacyError::GridTooLarge {
                 points: size,
                 limit: self.0.max_grid_points,
