@@ -82,16 +82,26 @@ fn kiln_answers_where_prv_accountant_crashed() {
 
 #[test]
 fn abadi_setting_is_pinned_to_dp_accounting() {
-    // Abadi et al. 2016: q = 0.01, sigma = 4, 10^4 steps, delta 1e-5. dp_accounting 0.6.0's
-    // PLD (interval 1e-4, pessimistic) gives 0.9470 and kiln's certified PLD bracket is
-    // [0.9462, 0.9470]; the PRV bracket must contain that truth.
+    // Abadi et al. 2016: q = 0.01, sigma = 4, 10^4 steps, delta 1e-5; dp_accounting 0.6.0's
+    // RDP and PLD values made by tests/data/make_abadi_vectors.py.
+    use kiln_privacy::{AccountantKind, epsilon};
+    let path = format!(
+        "{}/tests/data/abadi_dp_accounting.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (rdp_ref, pld_ref) = (f(&v, "rdp_eps").unwrap(), f(&v, "pld_eps").unwrap());
     let ledger = Ledger::single(DpEvent::poisson_gaussian(0.01, 4.0).unwrap(), 10_000).unwrap();
+    let rdp = epsilon(AccountantKind::Rdp, &ledger, 1e-5).unwrap();
+    let pld = epsilon(AccountantKind::Pld, &ledger, 1e-5).unwrap();
+    assert!((rdp / rdp_ref - 1.0).abs() < 1e-6, "{rdp} vs {rdp_ref}");
+    assert!((pld - pld_ref).abs() < 1e-4, "{pld} vs {pld_ref}");
     let got = PrvParams::new()
         .check()
         .unwrap()
         .epsilon(&ledger, 1e-5)
         .unwrap();
-    assert!(got.lower <= 0.9462 && 0.9470 <= got.upper, "{got:?}");
+    assert!(got.lower <= pld_ref && pld_ref <= got.upper, "{got:?}");
     assert!(got.upper - got.lower < 0.03, "{got:?}");
 }
 
