@@ -2,7 +2,8 @@
 //! PLD queries of 10^4 steps and a PLD calibration. `cargo bench -p kiln-privacy` (or, without
 //! a release build of Burn: `cargo bench -p kiln-privacy --profile dev --bench privacy --
 //! --warm-up-time 1 --measurement-time 3`). The same queries in
-//! dp_accounting are timed by `benches/dp_accounting_timing.py`.
+//! dp_accounting are timed by `benches/dp_accounting_timing.py`, the PRV queries in
+//! prv_accountant 0.2 by `benches/prv_accountant_timing.py`.
 
 use std::hint::black_box;
 
@@ -43,6 +44,20 @@ fn benches(c: &mut Criterion) {
     });
     g.bench_function("pld_calibrate_eps1_q0.01_1e4", |b| {
         b.iter(|| noise_multiplier(AccountantKind::Pld, 0.01, 10_000, 1e-5, 1.0, 1e-3).unwrap())
+    });
+    g.finish();
+    // PRV (certified bracket), the same queries as benches/prv_accountant_timing.py.
+    let mut g = c.benchmark_group("prv");
+    g.sample_size(10);
+    let prv = kiln_privacy::PrvParams::new().check().unwrap();
+    g.bench_function("prv_query_q0.01_s1.1_1e4", |b| {
+        b.iter(|| prv.epsilon(black_box(&ledger), 1e-5).unwrap())
+    });
+    g.bench_function("prv_query_q0.01_s4_1e4", |b| {
+        b.iter(|| prv.epsilon(black_box(&abadi), 1e-5).unwrap())
+    });
+    g.bench_function("prv_calibrate_eps1_q0.01_1e4", |b| {
+        b.iter(|| noise_multiplier(AccountantKind::Prv, 0.01, 10_000, 1e-5, 1.0, 1e-3).unwrap())
     });
     g.finish();
 }

@@ -43,6 +43,13 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
     );
     let (lo, hi) = pld_bracket(&ledger, 1e-5)?;
     println!("PLD bracket on the true epsilon: [{lo:.4}, {hi:.4}]");
+    let prv = kiln_privacy::PrvParams::new()
+        .check()?
+        .epsilon(&ledger, 1e-5)?;
+    println!(
+        "PRV certified bracket: [{:.4}, {:.4}], estimate {:.4} (eps_error {})",
+        prv.lower, prv.upper, prv.estimate, prv.eps_error
+    );
     let c = noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4)?;
     println!(
         "noise multiplier for epsilon 1: {:.4} (achieves {:.4})",

@@ -10,6 +10,7 @@ use crate::errors::{PrivacyError, Result};
 use crate::event::{Ledger, check_delta, check_epsilon};
 use crate::hyperparams::{Estimate, PldParams, RdpParams};
 use crate::pld::PldAccountant;
+use crate::prv::PrvParams;
 use crate::rdp::RdpAccountant;
 
 /// The accountants kiln offers.
@@ -24,15 +25,19 @@ pub enum AccountantKind {
     Basic,
     /// Advanced (Dwork-Rothblum-Vadhan) composition of exact per-step guarantees.
     Advanced,
+    /// Privacy random variables (Gopi, Lee & Wutschitz 2021): the upper end of its certified
+    /// bracket (see [`crate::prv`] for the bracket itself).
+    Prv,
 }
 
 impl AccountantKind {
     /// Every kind.
-    pub const ALL: [AccountantKind; 4] = [
+    pub const ALL: [AccountantKind; 5] = [
         AccountantKind::Rdp,
         AccountantKind::Pld,
         AccountantKind::Basic,
         AccountantKind::Advanced,
+        AccountantKind::Prv,
     ];
 
     /// The name used on the command line and in JSON.
@@ -42,6 +47,7 @@ impl AccountantKind {
             AccountantKind::Pld => "pld",
             AccountantKind::Basic => "basic",
             AccountantKind::Advanced => "advanced",
+            AccountantKind::Prv => "prv",
         }
     }
 }
@@ -59,14 +65,23 @@ impl FromStr for AccountantKind {
             .into_iter()
             .find(|k| k.name() == s.to_ascii_lowercase())
             .ok_or_else(|| {
-                PrivacyError::invalid("accountant", s, "expected one of rdp, pld, basic, advanced")
+                PrivacyError::invalid(
+                    "accountant",
+                    s,
+                    "expected one of rdp, pld, basic, advanced, prv",
+                )
             })
     }
 }
 
 /// Epsilon of `ledger` at `delta` with the default settings of `kind` (never under-reports).
+///
+/// A ledger with no release (empty, or zero steps) has epsilon exactly 0 in every accountant.
 pub fn epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64> {
     check_delta(delta)?;
+    if ledger.total_count() == 0 {
+        return Ok(0.0);
+    }
     match kind {
         AccountantKind::Rdp => Ok(RdpAccountant::new(RdpParams::new().check()?)
             .epsilon(ledger, delta)?
@@ -74,6 +89,7 @@ pub fn epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64>
         AccountantKind::Pld => PldAccountant::new(PldParams::new().check()?).epsilon(ledger, delta),
         AccountantKind::Basic => basic_epsilon(ledger, delta),
         AccountantKind::Advanced => advanced_epsilon(ledger, delta),
+        AccountantKind::Prv => Ok(PrvParams::new().check()?.epsilon(ledger, delta)?.upper),
     }
 }
 
@@ -81,11 +97,19 @@ pub fn epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64>
 /// theorems delta is found by bisection in log space (to 1e-6 relative, upper end).
 pub fn delta(kind: AccountantKind, ledger: &Ledger, eps: f64) -> Result<f64> {
     check_epsilon(eps)?;
+    if ledger.total_count() == 0 {
+        return Ok(0.0);
+    }
     match kind {
         AccountantKind::Rdp => Ok(RdpAccountant::new(RdpParams::new().check()?)
             .delta(ledger, eps)?
             .delta),
         AccountantKind::Pld => PldAccountant::new(PldParams::new().check()?).delta(ledger, eps),
+        AccountantKind::Prv => Err(PrivacyError::Unsupported {
+            event: "delta for a given epsilon".into(),
+            accountant: "prv".into(),
+            reason: "kiln's PRV accountant answers epsilon for a delta; use pld for delta".into(),
+        }),
         AccountantKind::Basic | AccountantKind::Advanced => {
             let f = |d: f64| epsilon(kind, ledger, d);
             let (mut lo, mut hi) = (1e-300f64.ln(), (1.0 - 1e-12f64).ln());

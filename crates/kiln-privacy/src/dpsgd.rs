@@ -18,47 +18,76 @@ use std::collections::HashMap;
 use kiln_core::burn::module::{Module, ModuleVisitor, Param, ParamId};
 use kiln_core::burn::optim::{GradientsParams, ModuleOptimizer};
 use kiln_core::burn::tensor::{Device, Tensor};
-use kiln_core::seed::{KilnRng, rng_stream};
 use kiln_core::{KilnError, convert};
-use rand::Rng;
 
 use crate::errors::{PrivacyError, Result};
-use crate::event::{DpEvent, Ledger, check_delta, check_q, check_sigma};
+use crate::event::{BatchSampling, DpEvent, Ledger, check_delta, check_q, check_sigma};
+use crate::noise::{LatticeNoise, NoiseRng, NoiseSource};
 
-/// Unchecked DP-SGD settings.
+/// Unchecked DP-SGD settings. Build with [`DpSgdParams::new`] and the setters, then
+/// [`check`](DpSgdParams::check).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DpSgdParams {
+    dataset_size: usize,
     clip_norm: f64,
-    noise_multiplier: f64,
-    sampling_rate: f64,
+    noise_multiplier: Option<f64>,
+    sampling_rate: Option<f64>,
     delta: f64,
-    seed: u64,
+    noise: NoiseSource,
 }
 
 impl DpSgdParams {
-    /// Settings with clipping norm `C`, noise multiplier `sigma` and sampling rate `q`
-    /// (delta 1e-5, seed 0 unless changed).
-    pub fn new(clip_norm: f64, noise_multiplier: f64, sampling_rate: f64) -> Self {
+    /// Settings for a dataset of `dataset_size` records, fixed for the whole run (Poisson
+    /// sampling is over exactly these records, so the ledger records the mechanism that ran).
+    /// Defaults: clipping norm 1, delta 1e-5, noise from the OS ([`NoiseSource::Secure`]).
+    /// The noise multiplier and the sampling rate have no default: set both.
+    pub fn new(dataset_size: usize) -> Self {
         Self {
-            clip_norm,
-            noise_multiplier,
-            sampling_rate,
+            dataset_size,
+            clip_norm: 1.0,
+            noise_multiplier: None,
+            sampling_rate: None,
             delta: 1e-5,
-            seed: 0,
+            noise: NoiseSource::Secure,
         }
+    }
+    /// Clipping norm C of each example's gradient.
+    pub fn clip_norm(mut self, clip_norm: f64) -> Self {
+        self.clip_norm = clip_norm;
+        self
+    }
+    /// Noise multiplier sigma: the noise std is `sigma C`.
+    pub fn noise_multiplier(mut self, sigma: f64) -> Self {
+        self.noise_multiplier = Some(sigma);
+        self
+    }
+    /// Poisson sampling rate q: each record joins a batch independently with probability q.
+    pub fn sampling_rate(mut self, q: f64) -> Self {
+        self.sampling_rate = Some(q);
+        self
+    }
+    /// Sets the sampling rate to `batch_size / dataset_size` (the expected batch size).
+    pub fn expected_batch_size(mut self, batch_size: usize) -> Self {
+        self.sampling_rate = Some(batch_size as f64 / self.dataset_size.max(1) as f64);
+        self
     }
     /// Target delta for the running epsilon.
     pub fn delta(mut self, delta: f64) -> Self {
         self.delta = delta;
         self
     }
-    /// Seed of batch sampling and noise.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+    /// NOT PRIVATE: draws batches and noise from a ChaCha20 stream seeded by `seed`, so a run
+    /// can be repeated exactly (tests, experiments). Anyone who knows the seed can regenerate
+    /// the noise and subtract it; the ledger records `private: false` and why.
+    pub fn insecure_seed(mut self, seed: u64) -> Self {
+        self.noise = NoiseSource::InsecureSeed(seed);
         self
     }
-    /// Validates: `C > 0`, `sigma > 0`, `q` in (0, 1], `delta` in (0, 1).
+    /// Validates: dataset size >= 1, `C > 0`, `sigma > 0`, `q` in (0, 1], `delta` in (0, 1).
     pub fn check(self) -> Result<DpSgdValidParams> {
+        if self.dataset_size == 0 {
+            return Err(PrivacyError::invalid("dataset_size", 0, "must be >= 1"));
+        }
         if !(self.clip_norm.is_finite() && self.clip_norm > 0.0) {
             return Err(PrivacyError::invalid(
                 "clip_norm",
@@ -66,14 +95,20 @@ impl DpSgdParams {
                 "must be finite and > 0",
             ));
         }
-        check_sigma(self.noise_multiplier)?;
-        check_q(self.sampling_rate)?;
+        let sigma = self.noise_multiplier.ok_or_else(|| {
+            PrivacyError::invalid("noise_multiplier", "unset", "set it (no default)")
+        })?;
+        let q = self.sampling_rate.ok_or_else(|| {
+            PrivacyError::invalid("sampling_rate", "unset", "set it (no default)")
+        })?;
+        check_sigma(sigma)?;
+        check_q(q)?;
         check_delta(self.delta)?;
         Ok(DpSgdValidParams(self))
     }
 }
 
-/// Checked DP-SGD settings.
+/// Checked DP-SGD settings (only [`DpSgdParams::check`] makes them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DpSgdValidParams(DpSgdParams);
 
@@ -84,15 +119,23 @@ impl DpSgdValidParams {
     }
     /// Noise multiplier sigma.
     pub fn noise_multiplier(&self) -> f64 {
-        self.0.noise_multiplier
+        self.0.noise_multiplier.unwrap_or_default()
     }
     /// Poisson sampling rate q.
     pub fn sampling_rate(&self) -> f64 {
-        self.0.sampling_rate
+        self.0.sampling_rate.unwrap_or_default()
     }
     /// Target delta.
     pub fn delta(&self) -> f64 {
         self.0.delta
+    }
+    /// The dataset size, fixed at construction.
+    pub fn dataset_size(&self) -> usize {
+        self.0.dataset_size
+    }
+    /// Where batches and noise come from.
+    pub fn noise_source(&self) -> NoiseSource {
+        self.0.noise
     }
 }
 
@@ -184,39 +227,35 @@ pub fn clipped_sum_microbatch<M: Module>(
     Ok(sum)
 }
 
-/// Standard normal by Box-Muller (host side, so noise is reproducible from the seed alone).
-pub fn standard_normal(rng: &mut impl Rng) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// Adds noise to the clipped sum, divides by the expected batch size and registers the
-/// result as Burn gradients for every float parameter of the model.
-struct NoisyGrads<'a> {
-    sum: &'a ClippedSum,
-    std: f64,
-    denom: f64,
-    rng: &'a mut KilnRng,
+/// Registers the privatized gradients (already noised and scaled, flattened per parameter
+/// in visiting order) as Burn gradients.
+struct RegisterGrads<'a> {
+    values: &'a HashMap<ParamId, Vec<f64>>,
     out: GradientsParams,
     err: Option<KilnError>,
 }
 
-impl ModuleVisitor for NoisyGrads<'_> {
+impl ModuleVisitor for RegisterGrads<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let val = param.val();
         let dims = val.dims();
-        let n: usize = dims.iter().product();
-        let zero = vec![0.0; n];
-        let s = self.sum.sums.get(&param.id).unwrap_or(&zero);
-        let noisy: Vec<f32> = s
-            .iter()
-            .map(|v| ((v + self.std * standard_normal(self.rng)) / self.denom) as f32)
-            .collect();
-        match convert::tensor_f32(&noisy, dims, &val.device()) {
+        let Some(v) = self.values.get(&param.id) else {
+            return;
+        };
+        let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        match convert::tensor_f32(&f, dims, &val.device()) {
             Ok(t) => self.out.register::<D>(param.id, t.inner()),
             Err(e) => self.err = Some(e),
         }
+    }
+}
+
+/// Lists every float parameter's id and size, in visiting order.
+struct ParamSizes(Vec<(ParamId, usize)>);
+
+impl ModuleVisitor for ParamSizes {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push((param.id, param.val().dims().iter().product()));
     }
 }
 
@@ -231,39 +270,102 @@ pub struct StepInfo {
     pub clipped_fraction: f64,
 }
 
+impl StepInfo {
+    fn of(sum: &ClippedSum, clip: f64) -> Self {
+        let n = sum.norms.len();
+        let mean = |v: usize| if n == 0 { 0.0 } else { v as f64 / n as f64 };
+        Self {
+            batch_size: n,
+            mean_norm: if n == 0 {
+                0.0
+            } else {
+                sum.norms.iter().sum::<f64>() / n as f64
+            },
+            clipped_fraction: mean(sum.norms.iter().filter(|&&v| v > clip).count()),
+        }
+    }
+}
+
+/// A Poisson batch drawn by [`DpSgd::sample_batch`]: only DP-SGD can make one, so a step
+/// applied with it is recorded as the Poisson-subsampled event that really ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoissonBatch {
+    indices: Vec<usize>,
+}
+
+impl PoissonBatch {
+    /// The sampled record indices.
+    pub fn indices(&self) -> &[usize] {
+        &self.indices
+    }
+}
+
+/// How a batch formed outside DP-SGD was drawn, declared by the caller and recorded as that
+/// event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeclaredBatch {
+    /// A known sampling scheme over the run's dataset (Poisson, or fixed-size with or without
+    /// replacement): recorded as its event. Its dataset size must be the run's.
+    Sampled(BatchSampling),
+    /// Shuffled once per epoch and cut into batches (what most data loaders do): refused,
+    /// since kiln has no sound accountant for shuffling and accounting it as Poisson would
+    /// claim amplification that never happened.
+    Shuffled {
+        /// Batch size.
+        batch_size: u64,
+    },
+}
+
 /// The DP-SGD optimizer wrapper: samples batches, privatizes gradients, steps a Burn
 /// optimizer, and keeps the privacy ledger.
 pub struct DpSgd {
     params: DpSgdValidParams,
     optimizer: ModuleOptimizer,
     ledger: Ledger,
-    sample_rng: KilnRng,
-    noise_rng: KilnRng,
+    sample_rng: NoiseRng,
+    noise_rng: NoiseRng,
 }
 
 impl DpSgd {
-    /// Wraps `optimizer` (e.g. `SgdConfig::new().init()`).
-    pub fn new(params: DpSgdValidParams, optimizer: ModuleOptimizer) -> Self {
-        let seed = params.0.seed;
-        Self {
+    /// Wraps `optimizer` (e.g. `SgdConfig::new().init()`). Batches and noise come from two
+    /// ChaCha20 streams seeded by the OS (or, with `insecure_seed`, from the seed — and the
+    /// ledger then says the run is not private).
+    pub fn new(params: DpSgdValidParams, optimizer: ModuleOptimizer) -> Result<Self> {
+        let source = params.noise_source();
+        let (sample_rng, noise_rng) = match source {
+            NoiseSource::Secure => (source.rng()?, source.rng()?),
+            NoiseSource::InsecureSeed(s) => (
+                NoiseSource::InsecureSeed(s).rng()?,
+                NoiseSource::InsecureSeed(s ^ 0x9E37_79B9_7F4A_7C15).rng()?,
+            ),
+        };
+        let mut ledger = Ledger::new();
+        if let Some(reason) = source.not_private_reason() {
+            ledger.mark_not_private(reason);
+        }
+        Ok(Self {
             params,
             optimizer,
-            ledger: Ledger::new(),
-            sample_rng: rng_stream(seed, 0),
-            noise_rng: rng_stream(seed, 1),
-        }
+            ledger,
+            sample_rng,
+            noise_rng,
+        })
     }
 
-    /// Continues from a saved ledger (the seed streams restart; pass a new seed to avoid
-    /// reusing noise).
+    /// Continues from a saved ledger (new random streams; a non-private ledger stays so).
     pub fn resume(
         params: DpSgdValidParams,
         optimizer: ModuleOptimizer,
         ledger: Ledger,
     ) -> Result<Self> {
         ledger.validate()?;
-        let mut s = Self::new(params, optimizer);
-        s.ledger = ledger;
+        let mut s = Self::new(params, optimizer)?;
+        if let Some(reason) = ledger.not_private_reason() {
+            s.ledger.mark_not_private(reason.to_string());
+        }
+        for e in ledger.entries() {
+            s.ledger.record(e.event, e.count)?;
+        }
         Ok(s)
     }
 
@@ -279,9 +381,6 @@ impl DpSgd {
 
     /// Epsilon spent so far at the params' delta (RDP accountant; fast enough per step).
     pub fn epsilon(&self) -> Result<f64> {
-        if self.ledger.is_empty() {
-            return Ok(0.0);
-        }
         crate::accountant::epsilon(
             crate::AccountantKind::Rdp,
             &self.ledger,
@@ -289,84 +388,163 @@ impl DpSgd {
         )
     }
 
-    /// A Poisson sample of `0..dataset_size`: each index independently with probability q.
-    pub fn sample_batch(&mut self, dataset_size: usize) -> Vec<usize> {
+    /// A Poisson sample of the run's dataset: each index independently with probability q,
+    /// from the run's secure stream.
+    pub fn sample_batch(&mut self) -> PoissonBatch {
         let q = self.params.sampling_rate();
-        (0..dataset_size)
-            .filter(|_| self.sample_rng.random::<f64>() < q)
-            .collect()
+        let n = self.params.dataset_size();
+        let indices = (0..n).filter(|_| self.sample_rng.uniform() < q).collect();
+        PoissonBatch { indices }
     }
 
-    /// The privatized gradient: `(sum + N(0, (sigma C)^2 I)) / (q N)` for every parameter.
+    /// The privatized gradient of a Poisson step, `(sum + noise) / (q N)` for every float
+    /// parameter: the clipped sum rounded to a lattice plus exact discrete Gaussian noise of
+    /// std `sigma C` (see [`crate::noise`]). Does not step or record anything.
     pub fn noisy_gradients<M: Module>(
         &mut self,
         model: &M,
         sum: &ClippedSum,
-        dataset_size: usize,
     ) -> Result<GradientsParams> {
+        let denom = self.params.sampling_rate() * self.params.dataset_size() as f64;
+        self.noisy_gradients_over(model, sum, denom)
+    }
+
+    fn noisy_gradients_over<M: Module>(
+        &mut self,
+        model: &M,
+        sum: &ClippedSum,
+        denom: f64,
+    ) -> Result<GradientsParams> {
+        let mut sizes = ParamSizes(Vec::new());
+        model.visit(&mut sizes);
+        let dims: usize = sizes.0.iter().map(|(_, n)| n).sum();
         let p = &self.params;
-        let mut v = NoisyGrads {
-            sum,
-            std: p.noise_multiplier() * p.clip_norm(),
-            denom: p.sampling_rate() * dataset_size as f64,
-            rng: &mut self.noise_rng,
+        let lattice = LatticeNoise::new(p.clip_norm(), p.noise_multiplier(), dims.max(1))?;
+        let mut flat = Vec::with_capacity(dims);
+        for (id, n) in &sizes.0 {
+            match sum.sums.get(id) {
+                Some(v) if v.len() == *n => flat.extend_from_slice(v),
+                Some(v) => {
+                    return Err(KilnError::shape("clipped sum of a parameter", n, v.len()).into());
+                }
+                None => flat.extend(std::iter::repeat_n(0.0, *n)),
+            }
+        }
+        let noisy = lattice.privatize(&flat, &mut self.noise_rng)?;
+        let mut values = HashMap::new();
+        let mut at = 0;
+        for (id, n) in &sizes.0 {
+            let v: Vec<f64> = noisy[at..at + n].iter().map(|x| x / denom).collect();
+            values.insert(*id, v);
+            at += n;
+        }
+        let mut reg = RegisterGrads {
+            values: &values,
             out: GradientsParams::new(),
             err: None,
         };
-        model.visit(&mut v);
-        match v.err {
+        model.visit(&mut reg);
+        match reg.err {
             Some(e) => Err(e.into()),
-            None => Ok(v.out),
+            None => Ok(reg.out),
         }
     }
 
-    /// Finishes a step from a clipped sum computed by either path: adds noise, steps the
-    /// optimizer with learning rate `lr`, records the release in the ledger.
+    fn finish<M: Module>(
+        &mut self,
+        model: M,
+        lr: f64,
+        sum: &ClippedSum,
+        event: DpEvent,
+        denom: f64,
+    ) -> Result<(M, StepInfo)> {
+        let grads = self.noisy_gradients_over(&model, sum, denom)?;
+        let model = self.optimizer.step(lr, model, grads);
+        self.ledger.record(event, 1)?;
+        Ok((model, StepInfo::of(sum, self.params.clip_norm())))
+    }
+
+    /// Finishes a step on a batch DP-SGD sampled itself (either gradient path): noise,
+    /// optimizer step with learning rate `lr`, the Poisson event in the ledger. The update
+    /// divides by the expected batch size `q N`.
     pub fn apply<M: Module>(
         &mut self,
         model: M,
         lr: f64,
-        dataset_size: usize,
+        batch: &PoissonBatch,
         sum: &ClippedSum,
     ) -> Result<(M, StepInfo)> {
-        let grads = self.noisy_gradients(&model, sum, dataset_size)?;
-        let model = self.optimizer.step(lr, model, grads);
-        self.ledger.record(
-            DpEvent::poisson_gaussian(self.params.sampling_rate(), self.params.noise_multiplier())?,
-            1,
-        )?;
-        let n = sum.norms.len();
-        let clip = self.params.clip_norm();
-        Ok((
-            model,
-            StepInfo {
-                batch_size: n,
-                mean_norm: if n == 0 {
-                    0.0
-                } else {
-                    sum.norms.iter().sum::<f64>() / n as f64
-                },
-                clipped_fraction: if n == 0 {
-                    0.0
-                } else {
-                    sum.norms.iter().filter(|&&v| v > clip).count() as f64 / n as f64
-                },
-            },
-        ))
+        if sum.norms.len() != batch.indices.len() {
+            return Err(KilnError::shape(
+                "clipped sum (examples)",
+                batch.indices.len(),
+                sum.norms.len(),
+            )
+            .into());
+        }
+        let p = &self.params;
+        let event = DpEvent::poisson_gaussian(p.sampling_rate(), p.noise_multiplier())?;
+        let denom = p.sampling_rate() * p.dataset_size() as f64;
+        self.finish(model, lr, sum, event, denom)
     }
 
-    /// One full step on the general path: sample, per-example gradients by micro-batches of
-    /// one, clip, noise, optimizer step, ledger.
+    /// Finishes a step on a batch formed outside DP-SGD, recorded as the declared scheme's
+    /// event. Shuffled batches are refused; a declared dataset size other than the run's is a
+    /// typed error.
+    pub fn apply_declared<M: Module>(
+        &mut self,
+        model: M,
+        lr: f64,
+        batch: DeclaredBatch,
+        sum: &ClippedSum,
+    ) -> Result<(M, StepInfo)> {
+        let n = self.params.dataset_size() as u64;
+        let sigma = self.params.noise_multiplier();
+        let sampling = match batch {
+            DeclaredBatch::Shuffled { .. } => {
+                return Err(PrivacyError::Unsupported {
+                    event: "shuffled batches".into(),
+                    accountant: "dp-sgd ledger".into(),
+                    reason: "kiln has no sound accountant for shuffling; sample with \
+                             DpSgd::sample_batch (Poisson) or declare independent fixed-size \
+                             batches"
+                        .into(),
+                });
+            }
+            DeclaredBatch::Sampled(s) => s,
+        };
+        let (declared_n, denom) = match sampling {
+            BatchSampling::Poisson { sampling_rate } => (n, sampling_rate * n as f64),
+            BatchSampling::WithoutReplacement {
+                dataset_size,
+                batch_size,
+            }
+            | BatchSampling::WithReplacement {
+                dataset_size,
+                batch_size,
+            } => (dataset_size, batch_size as f64),
+        };
+        if declared_n != n {
+            return Err(PrivacyError::DatasetSizeChanged {
+                expected: n,
+                got: declared_n,
+            });
+        }
+        let event = sampling.event(sigma)?;
+        self.finish(model, lr, sum, event, denom)
+    }
+
+    /// One full step on the general path: Poisson sample, per-example gradients by
+    /// micro-batches of one, clip, noise, optimizer step, ledger.
     pub fn step<M: Module>(
         &mut self,
         model: M,
         lr: f64,
-        dataset_size: usize,
         loss_of: impl FnMut(&M, usize) -> kiln_core::Result<Tensor<1>>,
     ) -> Result<(M, StepInfo)> {
-        let batch = self.sample_batch(dataset_size);
-        let sum = clipped_sum_microbatch(&model, &batch, self.params.clip_norm(), loss_of)?;
-        self.apply(model, lr, dataset_size, &sum)
+        let batch = self.sample_batch();
+        let sum = clipped_sum_microbatch(&model, &batch.indices, self.params.clip_norm(), loss_of)?;
+        self.apply(model, lr, &batch, &sum)
     }
 }
 

@@ -43,6 +43,34 @@ pub enum PrivacyError {
         /// The event that conflicts with it.
         second: String,
     },
+    /// `delta` is below what the accountant can resolve (PLD puts the mass it truncates at
+    /// infinite loss): no finite epsilon; RDP answers there.
+    #[error(
+        "delta {delta:e} is below the {accountant} accountant's floor {floor:e} (mass it \
+         places at infinite loss): no finite epsilon; use the rdp accountant for this delta"
+    )]
+    DeltaBelowFloor {
+        /// The accountant.
+        accountant: String,
+        /// The requested delta.
+        delta: f64,
+        /// The smallest delta it can answer.
+        floor: f64,
+    },
+    /// A step declared a dataset size other than the one the run was built for.
+    #[error(
+        "dataset size changed: the run was built for {expected} records, a step declared {got} \
+         (the ledger's sampling events assume one fixed dataset)"
+    )]
+    DatasetSizeChanged {
+        /// The run's dataset size.
+        expected: u64,
+        /// The declared one.
+        got: u64,
+    },
+    /// The operating system's random source failed, so no noise can be drawn privately.
+    #[error("secure noise source unavailable: {0}")]
+    NoiseSource(String),
     /// A PLD would need more memory than kiln allows for one distribution.
     #[error("PLD grid of {points} points exceeds the limit of {limit}: {hint}")]
     GridTooLarge {
@@ -74,11 +102,14 @@ impl From<PrivacyError> for KilnError {
     fn from(e: PrivacyError) -> Self {
         match e {
             PrivacyError::Core(k) => k,
-            PrivacyError::RdpOrder { .. } | PrivacyError::GridTooLarge { .. } => {
-                KilnError::Numerical {
-                    context: "privacy accounting".into(),
-                    message: e.to_string(),
-                }
+            PrivacyError::RdpOrder { .. }
+            | PrivacyError::GridTooLarge { .. }
+            | PrivacyError::NoiseSource(_) => KilnError::Numerical {
+                context: "privacy accounting".into(),
+                message: e.to_string(),
+            },
+            PrivacyError::DeltaBelowFloor { .. } | PrivacyError::DatasetSizeChanged { .. } => {
+                KilnError::input("privacy", e)
             }
             PrivacyError::Unreachable(m) => KilnError::invalid("target", "-", m),
             PrivacyError::Unsupported { ref accountant, .. } => {

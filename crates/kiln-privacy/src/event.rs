@@ -325,15 +325,55 @@ pub struct LedgerEntry {
 }
 
 /// Every release a training run made, in order. Accountants read it; DP-SGD writes it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `private` is false (with the reason) when the run's noise or batches came from a seed
+/// someone can know (`insecure_seed`): the accounting then describes a mechanism whose noise
+/// can be subtracted, and reports must say so.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ledger {
     entries: Vec<LedgerEntry>,
+    #[serde(default = "yes")]
+    private: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    not_private_reason: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            private: true,
+            not_private_reason: None,
+        }
+    }
 }
 
 impl Ledger {
     /// An empty ledger.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether the releases it records are private (no insecure seed was used).
+    pub fn is_private(&self) -> bool {
+        self.private
+    }
+
+    /// Why the run is not private, when it is not.
+    pub fn not_private_reason(&self) -> Option<&str> {
+        self.not_private_reason.as_deref()
+    }
+
+    /// Marks the run as not private, keeping the first reason given.
+    pub fn mark_not_private(&mut self, reason: impl Into<String>) {
+        self.private = false;
+        if self.not_private_reason.is_none() {
+            self.not_private_reason = Some(reason.into());
+        }
     }
 
     /// A ledger holding one event `count` times.

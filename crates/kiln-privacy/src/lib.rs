@@ -9,9 +9,13 @@
 //!   dp_accounting; a coarse sound bound with replacement);
 //! - [`rdp`]: Rényi-DP accountant (dp_accounting 0.6 parity, never drops an order);
 //! - [`pld`]: privacy-loss-distribution accountant (connect-the-dots, FFT composition);
+//! - [`prv`]: the PRV accountant (Gopi, Lee & Wutschitz 2021) with a certified
+//!   (lower, upper) epsilon bracket from its error bounds;
 //! - [`composition`]: basic and advanced composition theorems, for comparison;
 //! - [`accountant`]: one front for all of them ([`AccountantKind`]);
 //! - [`calibrate`]: smallest noise / largest q / most steps meeting a target;
+//! - [`noise`]: exact discrete Gaussian noise on a lattice from an OS-seeded CSPRNG
+//!   ([`NoiseSource`]); reproducible noise only through the loudly named `InsecureSeed`;
 //! - [`audit`]: recompute a training plan's claim and name the usual mistakes.
 //!
 //! ```
@@ -37,7 +41,9 @@ pub mod experiment;
 pub mod fixed_size;
 pub mod ghost;
 pub mod hyperparams;
+pub mod noise;
 pub mod pld;
+pub mod prv;
 pub mod rdp;
 pub mod special;
 
@@ -45,3 +51,5 @@ pub use accountant::{AccountantKind, delta, epsilon};
 pub use errors::{PrivacyError, Result};
 pub use event::{BatchSampling, DpEvent, Ledger, LedgerEntry, Neighbouring};
 pub use hyperparams::{Conversion, Estimate, FractionalOrders, PldParams, RdpParams};
+pub use noise::{LatticeNoise, NoiseSource};
+pub use prv::{PrvEpsilon, PrvParams, PrvValidParams};

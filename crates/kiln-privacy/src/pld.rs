@@ -442,7 +442,7 @@ fn check_grid(points: usize, limit: usize) -> Result<()> {
 }
 
 /// Smallest n >= target whose prime factors are 2, 3 and 5 (fast FFT sizes).
-fn next_fast_len(target: usize) -> usize {
+pub(crate) fn next_fast_len(target: usize) -> usize {
     let mut best = target.next_power_of_two();
     let mut p5 = 1usize;
     while p5 < best {
@@ -646,6 +646,12 @@ pub struct PairPld {
 }
 
 impl PairPld {
+    /// Mass at infinite loss (the worse direction): no finite epsilon exists below it.
+    pub fn infinity_mass(&self) -> f64 {
+        let r = self.remove.infinity_mass();
+        self.add.as_ref().map_or(r, |a| r.max(a.infinity_mass()))
+    }
+
     /// Epsilon for `delta`: the worse of the two directions.
     pub fn epsilon_for_delta(&self, delta: f64) -> f64 {
         let r = self.remove.epsilon_for_delta(delta);
@@ -773,10 +779,23 @@ impl PldAccountant {
     }
 
     /// Epsilon for `delta` (pessimistic unless the params say otherwise).
+    /// An empty ledger (no release) has epsilon exactly 0. A `delta` below the mass the
+    /// discretisation puts at infinite loss has no finite answer: a typed
+    /// [`PrivacyError::DeltaBelowFloor`] (use RDP there).
     pub fn epsilon(&self, ledger: &Ledger, delta: f64) -> Result<f64> {
         check_delta(delta)?;
+        if ledger.total_count() == 0 {
+            return Ok(0.0);
+        }
         let pld = self.compose_ledger(ledger)?;
         let e = pld.epsilon_for_delta(delta);
+        if e.is_infinite() {
+            return Err(PrivacyError::DeltaBelowFloor {
+                accountant: "pld".into(),
+                delta,
+                floor: pld.infinity_mass(),
+            });
+        }
         Ok(match self.params.estimate {
             Estimate::Pessimistic => crate::rdp::round_up(e),
             Estimate::Optimistic => e,
@@ -786,6 +805,9 @@ impl PldAccountant {
     /// Delta for `epsilon`.
     pub fn delta(&self, ledger: &Ledger, epsilon: f64) -> Result<f64> {
         check_epsilon(epsilon)?;
+        if ledger.total_count() == 0 {
+            return Ok(0.0);
+        }
         let pld = self.compose_ledger(ledger)?;
         let d = pld.delta_for_epsilon(epsilon);
         Ok(match self.params.estimate {

@@ -342,8 +342,11 @@ fn log_delta_at_order(alpha: f64, rdp: f64, epsilon: f64, conversion: Conversion
 }
 
 /// Nudges a computed bound up so floating-point rounding in the sums cannot under-report it.
+/// An exact zero (no privacy loss) stays exactly zero.
 pub(crate) fn round_up(x: f64) -> f64 {
-    if x.is_finite() {
+    if x == 0.0 {
+        0.0
+    } else if x.is_finite() {
         x + x.abs() * 1e-13 + f64::MIN_POSITIVE
     } else {
         x
