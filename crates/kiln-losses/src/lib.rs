@@ -18,9 +18,11 @@
 #![warn(missing_docs)]
 
 pub mod counts;
+pub mod diagnostics;
 pub mod errors;
 pub mod hyperparams;
 pub mod loss;
+pub mod metrics;
 pub mod target;
 
 mod focal;
@@ -32,5 +34,7 @@ pub use hyperparams::{
     Activation, EmptyClass, GdlWeight, LossKind, Reduction, SegLossParams, SegLossValidParams,
     TargetKind,
 };
+pub use diagnostics::class_gradient_norms;
 pub use loss::SegLoss;
+pub use metrics::{ClassScore, HardScores, hard_scores};
 pub use target::{PreparedTarget, SegTarget};

@@ -386,7 +386,7 @@ fn gdl_weights(sums: &[f64], k: usize, weight: GdlWeight) -> Vec<f64> {
         .collect()
 }
 
-fn check_finite(logits: &Tensor<4>) -> Result<()> {
+pub(crate) fn check_finite(logits: &Tensor<4>) -> Result<()> {
     let finite: bool = logits.clone().is_finite().all().into_scalar();
     if finite {
         return Ok(());
