@@ -33,7 +33,9 @@ pub enum LossError {
         rule: &'static str,
     },
     /// Predictions given as probabilities (activation `none`) are outside `[0, 1]`.
-    #[error("prediction {value} at flat index {index} is outside [0, 1] (activation none expects probabilities)")]
+    #[error(
+        "prediction {value} at flat index {index} is outside [0, 1] (activation none expects probabilities)"
+    )]
     ProbabilityOutOfRange {
         /// Flat index in `[B, C, H, W]`.
         index: usize,

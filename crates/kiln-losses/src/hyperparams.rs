@@ -530,10 +530,28 @@ mod tests {
 
     #[test]
     fn each_rule_has_its_error() {
-        let e = SegLossParams::default().smooth_nr(-1.0).check().unwrap_err();
-        assert!(matches!(e, LossError::NegativeSmoothing { name: "smooth_nr", .. }));
-        let e = SegLossParams::default().smooth_dr(f64::NAN).check().unwrap_err();
-        assert!(matches!(e, LossError::NegativeSmoothing { name: "smooth_dr", .. }));
+        let e = SegLossParams::default()
+            .smooth_nr(-1.0)
+            .check()
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            LossError::NegativeSmoothing {
+                name: "smooth_nr",
+                ..
+            }
+        ));
+        let e = SegLossParams::default()
+            .smooth_dr(f64::NAN)
+            .check()
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            LossError::NegativeSmoothing {
+                name: "smooth_dr",
+                ..
+            }
+        ));
         let e = SegLossParams::default()
             .class_weights(vec![1.0, -0.5])
             .check()
@@ -554,7 +572,10 @@ mod tests {
         })
         .check()
         .unwrap_err();
-        assert!(matches!(e, LossError::Core(KilnError::InvalidParameter { .. })));
+        assert!(matches!(
+            e,
+            LossError::Core(KilnError::InvalidParameter { .. })
+        ));
         let e = SegLossParams::new(LossKind::Focal { gamma: 2.0 })
             .activation(Activation::None)
             .check()
@@ -578,3 +599,30 @@ mod tests {
         assert!(matches!(e, LossError::Unsupported { .. }));
     }
 }
+
+macro_rules! from_str {
+    ($ty:ty, $name:literal, $($text:literal => $value:expr),+ $(,)?) => {
+        impl std::str::FromStr for $ty {
+            type Err = KilnError;
+            fn from_str(s: &str) -> std::result::Result<Self, KilnError> {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    $($text => Ok($value),)+
+                    _ => Err(KilnError::invalid(
+                        $name,
+                        s,
+                        concat!("expected one of:", $(" ", $text),+),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+from_str!(Activation, "activation",
+    "softmax" => Activation::Softmax, "sigmoid" => Activation::Sigmoid, "none" => Activation::None);
+from_str!(Reduction, "reduction",
+    "per-image" => Reduction::PerImage, "batch" => Reduction::Batch,
+    "global" => Reduction::Global, "none" => Reduction::None);
+from_str!(EmptyClass, "empty",
+    "smoothed" => EmptyClass::Smoothed, "count-as-one" => EmptyClass::CountAsOne,
+    "skip" => EmptyClass::Skip);

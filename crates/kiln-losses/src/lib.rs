@@ -29,12 +29,12 @@ mod focal;
 mod lovasz;
 
 pub use counts::{SoftCounts, soft_counts};
+pub use diagnostics::class_gradient_norms;
 pub use errors::{LossError, Result};
 pub use hyperparams::{
     Activation, EmptyClass, GdlWeight, LossKind, Reduction, SegLossParams, SegLossValidParams,
     TargetKind,
 };
-pub use diagnostics::class_gradient_norms;
 pub use loss::SegLoss;
 pub use metrics::{ClassScore, HardScores, hard_scores};
 pub use target::{PreparedTarget, SegTarget};

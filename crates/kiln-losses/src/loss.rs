@@ -77,7 +77,11 @@ impl SegLoss {
     }
 
     /// The loss of `logits` against a prepared target.
-    pub fn forward_prepared(&self, logits: Tensor<4>, target: &PreparedTarget) -> Result<Tensor<1>> {
+    pub fn forward_prepared(
+        &self,
+        logits: Tensor<4>,
+        target: &PreparedTarget,
+    ) -> Result<Tensor<1>> {
         if logits.dims() != target.dims {
             return Err(KilnError::shape(
                 "logits",
@@ -288,10 +292,7 @@ impl SegLoss {
         let keep: Vec<f64> = e.iter().map(|v| 1.0 - v).collect();
         let e = host(&num, e, shape);
         let keep = host(&num, keep, shape);
-        (
-            num * keep.clone() + e.clone(),
-            den * keep + e,
-        )
+        (num * keep.clone() + e.clone(), den * keep + e)
     }
 
     /// Averages terms `[U, K]` into `[1]` (or flattens them for [`Reduction::None`]).

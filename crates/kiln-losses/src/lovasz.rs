@@ -31,7 +31,11 @@ pub(crate) fn softmax_terms(
 }
 
 /// Lovász-hinge on raw logits, one binary problem per kept channel.
-pub(crate) fn hinge(loss: &SegLoss, logits: Tensor<4>, target: &PreparedTarget) -> Result<Tensor<1>> {
+pub(crate) fn hinge(
+    loss: &SegLoss,
+    logits: Tensor<4>,
+    target: &PreparedTarget,
+) -> Result<Tensor<1>> {
     let x = loss.keep_classes(logits)?;
     let y = loss.keep_classes(target.y.clone())?;
     let signs = y.mul_scalar(2.0) - constant(&x, 1.0);

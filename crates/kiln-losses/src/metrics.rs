@@ -79,7 +79,10 @@ pub fn hard_scores(loss: &SegLoss, logits: &Tensor<4>, target: &SegTarget) -> Re
                 continue;
             }
             let at = |ch: usize| (img * c + ch) * hw + px;
-            let best = (0..c).fold(0, |best, ch| if x[at(ch)] > x[at(best)] { ch } else { best });
+            let best = (0..c).fold(
+                0,
+                |best, ch| if x[at(ch)] > x[at(best)] { ch } else { best },
+            );
             for ch in 0..c {
                 let pred = if argmax {
                     ch == best

@@ -78,7 +78,12 @@ impl PreparedTarget {
         let [b, _, h, w] = self.dims;
         let hw = h * w;
         (0..b)
-            .map(|i| self.keep[i * hw..(i + 1) * hw].iter().filter(|k| **k).count() as f64)
+            .map(|i| {
+                self.keep[i * hw..(i + 1) * hw]
+                    .iter()
+                    .filter(|k| **k)
+                    .count() as f64
+            })
             .collect()
     }
 }
@@ -108,12 +113,9 @@ pub(crate) fn prepare(
                 .into());
             }
             if labels.len() != b * hw {
-                return Err(KilnError::shape(
-                    "class-index target values",
-                    b * hw,
-                    labels.len(),
-                )
-                .into());
+                return Err(
+                    KilnError::shape("class-index target values", b * hw, labels.len()).into(),
+                );
             }
             one_hot(labels, dims, params.ignore_index())?
         }
@@ -170,15 +172,16 @@ fn one_hot(
             keep[index] = false;
             continue;
         }
-        let class = usize::try_from(value)
-            .ok()
-            .filter(|&k| k < c)
-            .ok_or(LossError::TargetOutOfRange {
-                index,
-                value,
-                classes: c,
-                ignore_index,
-            })?;
+        let class =
+            usize::try_from(value)
+                .ok()
+                .filter(|&k| k < c)
+                .ok_or(LossError::TargetOutOfRange {
+                    index,
+                    value,
+                    classes: c,
+                    ignore_index,
+                })?;
         let (image, pixel) = (index / hw, index % hw);
         y[(image * c + class) * hw + pixel] = 1.0;
     }

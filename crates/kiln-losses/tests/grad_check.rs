@@ -12,15 +12,31 @@ fn kinds() -> Vec<LossKind> {
     vec![
         LossKind::Dice,
         LossKind::Jaccard,
-        LossKind::Tversky { alpha: 0.3, beta: 0.7 },
-        LossKind::FocalTversky { alpha: 0.3, beta: 0.7, gamma: 0.75 },
+        LossKind::Tversky {
+            alpha: 0.3,
+            beta: 0.7,
+        },
+        LossKind::FocalTversky {
+            alpha: 0.3,
+            beta: 0.7,
+            gamma: 0.75,
+        },
         LossKind::LogDice,
-        LossKind::GeneralizedDice { weight: GdlWeight::Square },
+        LossKind::GeneralizedDice {
+            weight: GdlWeight::Square,
+        },
         LossKind::LovaszSoftmax,
         LossKind::LovaszHinge,
         LossKind::Focal { gamma: 2.0 },
-        LossKind::DiceCe { lambda_dice: 1.0, lambda_ce: 0.5 },
-        LossKind::DiceFocal { lambda_dice: 1.0, lambda_focal: 2.0, gamma: 2.0 },
+        LossKind::DiceCe {
+            lambda_dice: 1.0,
+            lambda_ce: 0.5,
+        },
+        LossKind::DiceFocal {
+            lambda_dice: 1.0,
+            lambda_focal: 2.0,
+            gamma: 2.0,
+        },
     ]
 }
 

@@ -36,10 +36,9 @@ fn gradient_norms_show_which_class_is_pushed() {
     let t = convert::tensor_f64(&x, [1, 3, 6, 6], &dev().without_autodiff()).unwrap();
     let target = SegTarget::indices(labels, [1, 6, 6]);
     let smoothed = SegLoss::from_params(&SegLossParams::new(LossKind::Dice)).unwrap();
-    let counted = SegLoss::from_params(
-        &SegLossParams::new(LossKind::Dice).empty(EmptyClass::CountAsOne),
-    )
-    .unwrap();
+    let counted =
+        SegLoss::from_params(&SegLossParams::new(LossKind::Dice).empty(EmptyClass::CountAsOne))
+            .unwrap();
     let a = class_gradient_norms(&smoothed, &t, &target).unwrap();
     let b = class_gradient_norms(&counted, &t, &target).unwrap();
     assert_eq!(a.len(), 3);

@@ -14,7 +14,11 @@ fn data() -> Value {
 }
 
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 /// Largest `|a - b| / max(|b|, floor)`.
@@ -27,9 +31,16 @@ fn rel_err(a: &[f64], b: &[f64], floor: f64) -> f64 {
 }
 
 /// Loss and gradient of `params` on f64 logits.
-fn eval(params: SegLossParams, logits: &[f64], dims: [usize; 4], target: Target) -> (Vec<f64>, Vec<f64>) {
+fn eval(
+    params: SegLossParams,
+    logits: &[f64],
+    dims: [usize; 4],
+    target: Target,
+) -> (Vec<f64>, Vec<f64>) {
     let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
-    let x: Tensor<4> = convert::tensor_f64(logits, dims, &dev).unwrap().require_grad();
+    let x: Tensor<4> = convert::tensor_f64(logits, dims, &dev)
+        .unwrap()
+        .require_grad();
     let target = match target {
         Target::Labels(l) => SegTarget::indices(l, [dims[0], dims[2], dims[3]]),
         Target::Dense(v) => SegTarget::dense(convert::tensor_f64(&v, dims, &dev).unwrap()),
@@ -56,8 +67,13 @@ fn params_for(name: &str) -> (SegLossParams, bool) {
             .empty(EmptyClass::CountAsOne)
     };
     let sigmoid = |p: SegLossParams| p.activation(Activation::Sigmoid).target(TargetKind::OneHot);
-    let tversky = LossKind::Tversky { alpha: 0.3, beta: 0.7 };
-    let gdl = LossKind::GeneralizedDice { weight: GdlWeight::Square };
+    let tversky = LossKind::Tversky {
+        alpha: 0.3,
+        beta: 0.7,
+    };
+    let gdl = LossKind::GeneralizedDice {
+        weight: GdlWeight::Square,
+    };
     let p = match name {
         "monai_dice_softmax" => base,
         "monai_dice_softmax_jaccard" => base.kind(LossKind::Jaccard),
@@ -87,10 +103,18 @@ fn params_for(name: &str) -> (SegLossParams, bool) {
 fn seventeen_cases_match_values_and_gradients() {
     let d = data();
     let s = &d["seg_losses"];
-    let dims: Vec<usize> = s["inputs"]["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    let dims: Vec<usize> = s["inputs"]["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect();
     let dims = [dims[0], dims[1], dims[2], dims[3]];
     let logits = f64s(&s["inputs"]["logits"]);
-    let labels: Vec<i64> = f64s(&s["inputs"]["labels_BHW"]).iter().map(|&v| v as i64).collect();
+    let labels: Vec<i64> = f64s(&s["inputs"]["labels_BHW"])
+        .iter()
+        .map(|&v| v as i64)
+        .collect();
     let multilabel = f64s(&s["inputs"]["multilabel_target_BCHW"]);
     let cases = s["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 17);
@@ -98,7 +122,11 @@ fn seventeen_cases_match_values_and_gradients() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let (params, dense) = params_for(name);
-        let target = if dense { Target::Dense(multilabel.clone()) } else { Target::Labels(labels.clone()) };
+        let target = if dense {
+            Target::Dense(multilabel.clone())
+        } else {
+            Target::Labels(labels.clone())
+        };
         let (value, grad) = eval(params, &logits, dims, target);
         let want = case["loss"].as_f64().unwrap();
         let want_grad = f64s(&case["grad_logits"]);
@@ -121,7 +149,11 @@ fn seventeen_cases_match_values_and_gradients() {
         let scale = want_grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
         let ev = rel_err(&value, &[want], 1e-12);
         // Float32 reference gradients: judge each entry against the largest one.
-        let floor = if name.contains("lovasz") { scale } else { 1e-3 * scale };
+        let floor = if name.contains("lovasz") {
+            scale
+        } else {
+            1e-3 * scale
+        };
         let eg = rel_err(&grad, &want_grad, floor);
         report.push((name.to_string(), ev, eg, ev <= tol && eg <= tol));
     }
@@ -136,13 +168,24 @@ fn per_image_per_class_terms_match() {
     let d = data();
     let s = &d["seg_losses"];
     let logits = f64s(&s["inputs"]["logits"]);
-    let labels: Vec<i64> = f64s(&s["inputs"]["labels_BHW"]).iter().map(|&v| v as i64).collect();
+    let labels: Vec<i64> = f64s(&s["inputs"]["labels_BHW"])
+        .iter()
+        .map(|&v| v as i64)
+        .collect();
     for (key, kind) in [
         ("per_image_per_class_dice_loss_softmax", LossKind::Dice),
-        ("per_image_per_class_jaccard_loss_softmax", LossKind::Jaccard),
+        (
+            "per_image_per_class_jaccard_loss_softmax",
+            LossKind::Jaccard,
+        ),
     ] {
         let params = SegLossParams::new(kind).reduction(Reduction::None);
-        let (values, _) = eval(params, &logits, [2, 3, 8, 8], Target::Labels(labels.clone()));
+        let (values, _) = eval(
+            params,
+            &logits,
+            [2, 3, 8, 8],
+            Target::Labels(labels.clone()),
+        );
         let want = f64s(&s[key]["values"]);
         // The reference holds 12 significant digits.
         let e = rel_err(&values, &want, 1e-12);
@@ -156,11 +199,15 @@ fn binary_case_with_an_empty_image_matches() {
     let s = &d["seg_losses"];
     let all = f64s(&s["inputs"]["logits"]);
     // Channel 0 of each image.
-    let logits: Vec<f64> = (0..2).flat_map(|b| all[b * 192..b * 192 + 64].to_vec()).collect();
+    let logits: Vec<f64> = (0..2)
+        .flat_map(|b| all[b * 192..b * 192 + 64].to_vec())
+        .collect();
     let target = f64s(&s["binary_empty_image0"]["target_B1HW"]);
     for case in s["binary_empty_image0"]["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let base = SegLossParams::default().activation(Activation::Sigmoid).target(TargetKind::OneHot);
+        let base = SegLossParams::default()
+            .activation(Activation::Sigmoid)
+            .target(TargetKind::OneHot);
         let params = match name {
             "monai_dice_sigmoid_default" => base,
             "monai_dice_sigmoid_batch" => base.reduction(Reduction::Batch),
@@ -176,7 +223,10 @@ fn binary_case_with_an_empty_image_matches() {
         let scale = want_grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
         let ev = rel_err(&value, &[case["loss"].as_f64().unwrap()], 1e-12);
         let eg = rel_err(&grad, &want_grad, 1e-3 * scale);
-        assert!(ev <= 1e-6 && eg <= 1e-6, "{name}: value {ev:e}, grad {eg:e}");
+        assert!(
+            ev <= 1e-6 && eg <= 1e-6,
+            "{name}: value {ev:e}, grad {eg:e}"
+        );
     }
 }
 
@@ -185,16 +235,27 @@ fn float32_pieces_rerun_in_float64_match() {
     let d = data();
     let s = &d["seg_losses"];
     let logits = f64s(&s["inputs"]["logits"]);
-    let labels: Vec<i64> = f64s(&s["inputs"]["labels_BHW"]).iter().map(|&v| v as i64).collect();
+    let labels: Vec<i64> = f64s(&s["inputs"]["labels_BHW"])
+        .iter()
+        .map(|&v| v as i64)
+        .collect();
     let f64_ref: Value = serde_json::from_str(include_str!("data/f64_reruns.json")).unwrap();
     for case in f64_ref["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let (params, _) = params_for(name);
-        let (value, grad) = eval(params, &logits, [2, 3, 8, 8], Target::Labels(labels.clone()));
+        let (value, grad) = eval(
+            params,
+            &logits,
+            [2, 3, 8, 8],
+            Target::Labels(labels.clone()),
+        );
         let want_grad = f64s(&case["grad_logits"]);
         let scale = want_grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
         let ev = rel_err(&value, &[case["loss"].as_f64().unwrap()], 1e-12);
         let eg = rel_err(&grad, &want_grad, 1e-3 * scale);
-        assert!(ev <= 1e-6 && eg <= 1e-6, "{name}: value {ev:e}, grad {eg:e}");
+        assert!(
+            ev <= 1e-6 && eg <= 1e-6,
+            "{name}: value {ev:e}, grad {eg:e}"
+        );
     }
 }

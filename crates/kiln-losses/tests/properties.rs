@@ -28,7 +28,10 @@ fn scores(kind: LossKind, x: &[f64], l: &[i64]) -> Vec<f64> {
         .smooth_dr(0.0)
         .empty(EmptyClass::CountAsOne)
         .reduction(Reduction::None);
-    values(&p, x, DIMS, &labels(l)).iter().map(|v| 1.0 - v).collect()
+    values(&p, x, DIMS, &labels(l))
+        .iter()
+        .map(|v| 1.0 - v)
+        .collect()
 }
 
 proptest! {
@@ -117,9 +120,17 @@ fn hand_computed_soft_dice() {
         .empty(EmptyClass::CountAsOne);
     let dice = values(&base, &p, dims, &dense(&y, dims))[0];
     assert!((dice - 0.6).abs() < 1e-15, "{dice}");
-    let jac = values(&base.clone().kind(LossKind::Jaccard), &p, dims, &dense(&y, dims))[0];
+    let jac = values(
+        &base.clone().kind(LossKind::Jaccard),
+        &p,
+        dims,
+        &dense(&y, dims),
+    )[0];
     assert!((jac - 0.75).abs() < 1e-15, "{jac}");
-    let tv = LossKind::Tversky { alpha: 0.2, beta: 0.8 };
+    let tv = LossKind::Tversky {
+        alpha: 0.2,
+        beta: 0.8,
+    };
     // fp = 1, fn = 0.5: TI = 0.5 / (0.5 + 0.2 + 0.4) = 0.4545...
     let t = values(&base.clone().kind(tv), &p, dims, &dense(&y, dims))[0];
     assert!((t - (1.0 - 0.5 / 1.1)).abs() < 1e-15, "{t}");
@@ -146,8 +157,14 @@ fn empty_class_policies_differ_as_documented() {
     let mean = |p: SegLossParams| values(&p, &x, dims, &t)[0];
     let skip = mean(SegLossParams::default().empty(EmptyClass::Skip));
     let counted = mean(SegLossParams::default().empty(EmptyClass::CountAsOne));
-    assert!((skip - count[0]).abs() < 1e-15, "skip averages the present class only");
-    assert!((counted - count[0] / 2.0).abs() < 1e-15, "count-as-one averages in a 0");
+    assert!(
+        (skip - count[0]).abs() < 1e-15,
+        "skip averages the present class only"
+    );
+    assert!(
+        (counted - count[0] / 2.0).abs() < 1e-15,
+        "count-as-one averages in a 0"
+    );
 }
 
 #[test]

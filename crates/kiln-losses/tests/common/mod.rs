@@ -15,8 +15,12 @@ pub fn dev() -> Device {
 pub fn random_case(dims: [usize; 4], seed: u64) -> (Vec<f64>, Vec<i64>) {
     let [b, c, h, w] = dims;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let logits = (0..b * c * h * w).map(|_| rng.random_range(-3.0..3.0)).collect();
-    let labels = (0..b * h * w).map(|_| rng.random_range(0..c as i64)).collect();
+    let logits = (0..b * c * h * w)
+        .map(|_| rng.random_range(-3.0..3.0))
+        .collect();
+    let labels = (0..b * h * w)
+        .map(|_| rng.random_range(0..c as i64))
+        .collect();
     (logits, labels)
 }
 
@@ -34,14 +38,25 @@ pub fn one_hot(labels: &[i64], dims: [usize; 4]) -> Vec<f64> {
 /// Loss values (f64) of `params` at `x`.
 pub fn values(params: &SegLossParams, x: &[f64], dims: [usize; 4], target: &SegTarget) -> Vec<f64> {
     let t = convert::tensor_f64(x, dims, &dev()).unwrap();
-    let out = SegLoss::from_params(params).unwrap().forward(t, target).unwrap();
+    let out = SegLoss::from_params(params)
+        .unwrap()
+        .forward(t, target)
+        .unwrap();
     convert::to_vec_f64(&out).unwrap()
 }
 
 /// Gradient (f64) of the summed loss at `x`.
-pub fn gradient(params: &SegLossParams, x: &[f64], dims: [usize; 4], target: &SegTarget) -> Vec<f64> {
+pub fn gradient(
+    params: &SegLossParams,
+    x: &[f64],
+    dims: [usize; 4],
+    target: &SegTarget,
+) -> Vec<f64> {
     let t: Tensor<4> = convert::tensor_f64(x, dims, &dev()).unwrap().require_grad();
-    let out = SegLoss::from_params(params).unwrap().forward(t.clone(), target).unwrap();
+    let out = SegLoss::from_params(params)
+        .unwrap()
+        .forward(t.clone(), target)
+        .unwrap();
     let g = t.grad(&out.sum().backward()).unwrap();
     convert::to_vec_f64(&g).unwrap()
 }
