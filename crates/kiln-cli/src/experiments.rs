@@ -39,5 +39,10 @@ pub fn registry() -> Vec<Entry> {
             about: "CTC: blank plateau with/without remedies, greedy vs beam vs beam+LM error rates",
             run: kiln_ctc::experiment::run,
         },
+        Entry {
+            name: kiln_losses::experiment::NAME,
+            about: "losses: Dice vs Jaccard gradient vs overlap; small/large-object IoU under Dice, Jaccard, Lovász, CE",
+            run: kiln_losses::experiment::run,
+        },
     ]
 }

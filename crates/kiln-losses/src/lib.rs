@@ -20,6 +20,7 @@
 pub mod counts;
 pub mod diagnostics;
 pub mod errors;
+pub mod experiment;
 pub mod hyperparams;
 pub mod loss;
 pub mod metrics;
