@@ -54,6 +54,8 @@ pub struct PreparedTarget {
     pub(crate) y_host: Vec<f64>,
     /// Host keep-mask per pixel `[B, H, W]`.
     pub(crate) keep: Vec<bool>,
+    /// `|y|_1` per (image, class), row-major `[B, C]`.
+    pub(crate) sums: Vec<f64>,
     /// `[B, C, H, W]`.
     pub(crate) dims: [usize; 4],
 }
@@ -65,12 +67,8 @@ impl PreparedTarget {
     }
 
     /// `|y|_1` per (image, class), row-major `[B, C]`.
-    pub(crate) fn class_sums(&self) -> Vec<f64> {
-        let [b, c, h, w] = self.dims;
-        let hw = h * w;
-        (0..b * c)
-            .map(|bc| self.y_host[bc * hw..(bc + 1) * hw].iter().sum())
-            .collect()
+    pub(crate) fn class_sums(&self) -> &[f64] {
+        &self.sums
     }
 
     /// Number of counted pixels per image.
@@ -139,7 +137,12 @@ pub(crate) fn prepare(
             });
         }
     };
-    let y = Tensor::from_data(TensorData::new(y_host.clone(), dims), (device, dtype));
+    let data = if dtype == DType::F32 {
+        TensorData::new(y_host.iter().map(|&v| v as f32).collect::<Vec<f32>>(), dims)
+    } else {
+        TensorData::new(y_host.clone(), dims)
+    };
+    let y = Tensor::from_data(data, (device, dtype));
     let mask = if keep.iter().all(|k| *k) {
         None
     } else {
@@ -149,11 +152,13 @@ pub(crate) fn prepare(
             (device, dtype),
         ))
     };
+    let sums = y_host.chunks(hw).map(|row| row.iter().sum()).collect();
     Ok(PreparedTarget {
         y,
         mask,
         y_host,
         keep,
+        sums,
         dims,
     })
 }
