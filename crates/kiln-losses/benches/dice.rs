@@ -17,11 +17,20 @@ const DIMS: [usize; 4] = [8, 4, 128, 128];
 fn bench(c: &mut Criterion) {
     let [b, ch, h, w] = DIMS;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let logits: Vec<f32> = (0..b * ch * h * w).map(|_| rng.random_range(-3.0..3.0)).collect();
-    let labels: Vec<i64> = (0..b * h * w).map(|_| rng.random_range(0..ch as i64)).collect();
+    let logits: Vec<f32> = (0..b * ch * h * w)
+        .map(|_| rng.random_range(-3.0..3.0))
+        .collect();
+    let labels: Vec<i64> = (0..b * h * w)
+        .map(|_| rng.random_range(0..ch as i64))
+        .collect();
     let dir = std::env::temp_dir();
     io::write_npy_f32(dir.join("kiln_losses_bench_logits.npy"), &logits, &DIMS).unwrap();
-    io::write_npy_i64(dir.join("kiln_losses_bench_labels.npy"), &labels, &[b, h, w]).unwrap();
+    io::write_npy_i64(
+        dir.join("kiln_losses_bench_labels.npy"),
+        &labels,
+        &[b, h, w],
+    )
+    .unwrap();
 
     let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
     let loss = SegLoss::from_params(&SegLossParams::default()).unwrap();

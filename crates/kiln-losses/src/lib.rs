@@ -39,3 +39,8 @@ pub use hyperparams::{
 pub use loss::SegLoss;
 pub use metrics::{ClassScore, HardScores, hard_scores};
 pub use target::{PreparedTarget, SegTarget};
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

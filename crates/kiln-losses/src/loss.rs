@@ -106,7 +106,7 @@ impl SegLoss {
             } => self.combined(logits, target, lambda_dice, lambda_focal, gamma),
             _ => {
                 let probs = self.probabilities(logits)?;
-                self.from_probabilities(probs, target)
+                self.loss_of_probabilities(probs, target)
             }
         }
     }
@@ -128,7 +128,7 @@ impl SegLoss {
         }
         let dice = SegLoss::new(self.params.with_kind(LossKind::Dice));
         let probs = dice.probabilities(logits.clone())?;
-        let d = dice.from_probabilities(probs, target)?;
+        let d = dice.loss_of_probabilities(probs, target)?;
         let f = focal::focal(&self.params, logits, target, gamma)?;
         Ok(d.clone() * constant(&d, lambda_dice) + f.clone() * constant(&f, lambda_other))
     }
@@ -162,7 +162,11 @@ impl SegLoss {
         Ok(x.narrow(1, 1, c - 1))
     }
 
-    fn from_probabilities(&self, probs: Tensor<4>, target: &PreparedTarget) -> Result<Tensor<1>> {
+    fn loss_of_probabilities(
+        &self,
+        probs: Tensor<4>,
+        target: &PreparedTarget,
+    ) -> Result<Tensor<1>> {
         let probs = match &target.mask {
             Some(m) => probs * m.clone(),
             None => probs,

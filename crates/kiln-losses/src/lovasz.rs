@@ -127,11 +127,14 @@ mod tests {
 
     #[test]
     fn grad_sums_to_final_jaccard_loss() {
-        // All pixels predicted: the Jaccard loss of predicting everything is 1 - |gt| / n.
+        // The weights telescope: their sum is the Jaccard loss with every pixel wrong, 1.
         let gt = [1.0, 0.0, 1.0, 0.0, 0.0];
         let g = lovasz_grad(&gt);
         let total: f64 = g.iter().sum();
-        assert!((total - (1.0 - 2.0 / 5.0)).abs() < 1e-15);
-        assert_eq!(g[0], 0.5); // first pixel right: intersection drops 2 -> 1 of union 2
+        assert!((total - 1.0).abs() < 1e-15);
+        // First pixel (foreground) wrong: intersection 2 -> 1 over a union of 2.
+        assert_eq!(g[0], 0.5);
+        // Second (background) wrong too: intersection 1 of union 3, loss 2/3.
+        assert!((g[1] - (2.0 / 3.0 - 0.5)).abs() < 1e-15);
     }
 }

@@ -18,7 +18,7 @@ pub enum SegTarget {
         shape: [usize; 3],
     },
     /// One-hot or soft labels `[B, C, H, W]` (any float dtype, any device).
-    Dense(Tensor<4>),
+    Dense(Box<Tensor<4>>),
 }
 
 impl SegTarget {
@@ -29,7 +29,7 @@ impl SegTarget {
 
     /// A dense `[B, C, H, W]` target (one-hot or soft, as the parameters say).
     pub fn dense(target: Tensor<4>) -> Self {
-        SegTarget::Dense(target)
+        SegTarget::Dense(Box::new(target))
     }
 
     fn kind_name(&self) -> &'static str {

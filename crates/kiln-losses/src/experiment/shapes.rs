@@ -84,15 +84,18 @@ pub(crate) fn object_iou(batch: &ShapeBatch, pred: &[bool]) -> (f64, f64) {
     for i in 0..batch.n {
         let mut inter = [0usize; 2];
         let mut union = [0usize; 2];
-        for j in i * px..(i + 1) * px {
-            let k = usize::from(batch.nearest[j]) - 1;
-            let on = batch.object[j] > 0;
-            if on {
-                let k = usize::from(batch.object[j]) - 1;
+        let range = i * px..(i + 1) * px;
+        let pixels = batch.object[range.clone()]
+            .iter()
+            .zip(&batch.nearest[range.clone()])
+            .zip(&pred[range]);
+        for ((&object, &nearest), &predicted) in pixels {
+            if object > 0 {
+                let k = usize::from(object) - 1;
                 union[k] += 1;
-                inter[k] += usize::from(pred[j]);
-            } else if pred[j] {
-                union[k] += 1;
+                inter[k] += usize::from(predicted);
+            } else if predicted {
+                union[usize::from(nearest) - 1] += 1;
             }
         }
         for k in 0..2 {
