@@ -270,8 +270,8 @@ impl SegLossParams {
         self
     }
     /// Per-class weights (length = classes kept after `include_background`), multiplying each
-    /// term before the mean (MONAI `weight`): not renormalized. Used by the overlap losses and
-    /// Lovász.
+    /// term before the mean (MONAI `weight`): not renormalized. Used by the overlap losses,
+    /// Lovász and the Dice part of Dice+CE / Dice+focal; refused for focal and Generalized Dice.
     pub fn class_weights(mut self, weights: Vec<f64>) -> Self {
         self.class_weights = Some(weights);
         self
@@ -428,6 +428,12 @@ impl SegLossParams {
         if self.class_weights.is_some() && self.reduction == Reduction::Global {
             return Err(unsupported(
                 "class weights need per-class terms: use reduction per-image, batch or none",
+            ));
+        }
+        if self.class_weights.is_some() && matches!(self.kind, LossKind::Focal { .. }) {
+            return Err(unsupported(
+                "class weights apply to overlap and Lovász terms (and the Dice part of Dice+CE \
+                 and Dice+focal), not to the focal loss",
             ));
         }
         if self.class_weights.is_some() && matches!(self.kind, LossKind::GeneralizedDice { .. }) {
