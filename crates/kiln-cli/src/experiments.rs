@@ -44,5 +44,10 @@ pub fn registry() -> Vec<Entry> {
             about: "dynamics: constant vs random init, x*y with clipping/extragradient + GAN, CNN vs thermodynamic model OOD",
             run: kiln_dynamics::experiment::run,
         },
+        Entry {
+            name: kiln_losses::experiment::NAME,
+            about: "losses: Dice vs Jaccard gradient vs overlap; small/large-object IoU under Dice, Jaccard, Lovász, CE",
+            run: kiln_losses::experiment::run,
+        },
     ]
 }

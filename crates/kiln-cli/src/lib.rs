@@ -65,7 +65,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Segmentation-metric losses: soft IoU, Dice and relatives.
-    Losses(commands::area::Pending),
+    Losses(commands::losses::Args),
     /// Normalization at batch size 2: BatchNorm vs GroupNorm.
     Norm(commands::area::Pending),
     /// CTC loss and decoding.
@@ -116,7 +116,7 @@ where
     };
     let globals = cli.globals.clone();
     let result = match cli.command {
-        Command::Losses(p) => p.run("losses"),
+        Command::Losses(a) => commands::losses::run(&a, &globals),
         Command::Norm(p) => p.run("norm"),
         Command::Ctc(a) => commands::ctc::run(&a, &globals),
         Command::Pinn(a) => commands::pinn::run(&a, &globals),

@@ -120,7 +120,7 @@ pub fn parse_npy(bytes: &[u8], path: &Path) -> Result<NpyArray> {
     Ok(NpyArray { shape, data, dtype })
 }
 
-fn fortran_to_c(data: &[f64], shape: &[usize]) -> Vec<f64> {
+fn fortran_to_c<T: Copy>(data: &[T], shape: &[usize]) -> Vec<T> {
     let mut out = Vec::with_capacity(data.len());
     let mut index = vec![0usize; shape.len()];
     for _ in 0..data.len() {
@@ -143,8 +143,95 @@ fn fortran_to_c(data: &[f64], shape: &[usize]) -> Vec<f64> {
     out
 }
 
+/// An n-dimensional integer array read from `.npy` (labels, class maps), row-major.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpyIntArray {
+    /// Dimensions, slowest first.
+    pub shape: Vec<usize>,
+    /// Values in row-major order, widened to i64.
+    pub data: Vec<i64>,
+}
+
+/// Reads a signed or unsigned integer `.npy` file (1 to 8 bytes per value, any rank); a
+/// `uint64` value above `i64::MAX` is a parse error.
+pub fn read_npy_int(path: impl AsRef<Path>) -> Result<NpyIntArray> {
+    let path = path.as_ref();
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io_err(path))?;
+    parse_npy_int(&bytes, path)
+}
+
+/// Parses integer `.npy` bytes; `path` is only used in error messages.
+pub fn parse_npy_int(bytes: &[u8], path: &Path) -> Result<NpyIntArray> {
+    let header = |m: String| parse_err(path, Some("header".into()), m);
+    let npy =
+        npyz::NpyFile::new(bytes).map_err(|e| header(format!("not a valid .npy file: {e}")))?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let descr = match npy.dtype() {
+        npyz::DType::Plain(ts) => ts.to_string(),
+        other => {
+            return Err(header(format!(
+                "unsupported dtype {}: expected an integer type",
+                other.descr()
+            )));
+        }
+    };
+    let data_err = |e: std::io::Error| {
+        parse_err(
+            path,
+            Some("data".into()),
+            format!("truncated or corrupt data: {e}"),
+        )
+    };
+    fn widen<T: Into<i64>>(v: Vec<T>) -> Vec<i64> {
+        v.into_iter().map(Into::into).collect()
+    }
+    let data: Vec<i64> = match &descr[1..] {
+        "i1" => widen(npy.into_vec::<i8>().map_err(data_err)?),
+        "i2" => widen(npy.into_vec::<i16>().map_err(data_err)?),
+        "i4" => widen(npy.into_vec::<i32>().map_err(data_err)?),
+        "i8" => npy.into_vec::<i64>().map_err(data_err)?,
+        "u1" => widen(npy.into_vec::<u8>().map_err(data_err)?),
+        "u2" => widen(npy.into_vec::<u16>().map_err(data_err)?),
+        "u4" => widen(npy.into_vec::<u32>().map_err(data_err)?),
+        "u8" => {
+            let v = npy.into_vec::<u64>().map_err(data_err)?;
+            let mut out = Vec::with_capacity(v.len());
+            for (i, x) in v.into_iter().enumerate() {
+                out.push(i64::try_from(x).map_err(|_| {
+                    parse_err(
+                        path,
+                        Some(format!("value {i}")),
+                        format!("{x} does not fit in i64"),
+                    )
+                })?);
+            }
+            out
+        }
+        _ => {
+            return Err(header(format!(
+                "unsupported dtype '{descr}': expected an integer type ('<i8', '<i4', '|u1', ...)"
+            )));
+        }
+    };
+    let data = if fortran && shape.len() > 1 {
+        fortran_to_c(&data, &shape)
+    } else {
+        data
+    };
+    Ok(NpyIntArray { shape, data })
+}
+
 /// Writes `data` (row-major) with `shape` as a little-endian f64 `.npy` file.
 pub fn write_npy_f64(path: impl AsRef<Path>, data: &[f64], shape: &[usize]) -> Result<()> {
+    write_npy(path.as_ref(), data, shape)
+}
+
+/// Writes `data` (row-major) with `shape` as a little-endian i64 `.npy` file.
+pub fn write_npy_i64(path: impl AsRef<Path>, data: &[i64], shape: &[usize]) -> Result<()> {
     write_npy(path.as_ref(), data, shape)
 }
 

@@ -158,3 +158,24 @@ proptest! {
         prop_assert_eq!(convert::to_vec_f32(&t).unwrap(), values);
     }
 }
+
+#[test]
+fn npy_integer_labels_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("labels.npy");
+    let data: Vec<i64> = vec![0, 1, 2, -1, 255, 3];
+    io::write_npy_i64(&p, &data, &[2, 3]).unwrap();
+    let a = io::read_npy_int(&p).unwrap();
+    assert_eq!(a.shape, vec![2, 3]);
+    assert_eq!(a.data, data);
+    // A float file is refused by the integer reader, and the reverse.
+    io::write_npy_f64(&p, &[1.0], &[1]).unwrap();
+    assert!(
+        io::read_npy_int(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("integer")
+    );
+    io::write_npy_i64(&p, &data, &[6]).unwrap();
+    assert!(io::read_npy(&p).is_err());
+}

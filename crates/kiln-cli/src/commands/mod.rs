@@ -6,6 +6,7 @@ pub mod ctc;
 pub mod ctc_decode;
 pub mod ctc_loss;
 pub mod dynamics;
+pub mod losses;
 pub mod pinn;
 pub mod privacy;
 pub mod reproduce;

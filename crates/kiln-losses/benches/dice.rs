@@ -1,0 +1,65 @@
+//! Forward + backward of soft Dice (softmax, MONAI defaults) on logits [8, 4, 128, 128] f32 on
+//! the flex backend. Compare with `monai_dice_bench.py` (same tensors: this bench writes them
+//! to `$TMPDIR/kiln_losses_bench_{logits,labels}.npy` first). Threads: `RAYON_NUM_THREADS`.
+//!
+//! ```sh
+//! RAYON_NUM_THREADS=1 cargo bench -p kiln-losses --profile dev --bench dice -- --warm-up-time 1 --measurement-time 3
+//! /work/venvs/torch/bin/python crates/kiln-losses/benches/monai_dice_bench.py --threads 1
+//! ```
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kiln_core::{Autodiff, BackendKind, Precision, convert, device, io};
+use kiln_losses::{SegLoss, SegLossParams, SegTarget};
+use rand::{Rng, SeedableRng};
+
+const DIMS: [usize; 4] = [8, 4, 128, 128];
+
+fn bench(c: &mut Criterion) {
+    let [b, ch, h, w] = DIMS;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let logits: Vec<f32> = (0..b * ch * h * w)
+        .map(|_| rng.random_range(-3.0..3.0))
+        .collect();
+    let labels: Vec<i64> = (0..b * h * w)
+        .map(|_| rng.random_range(0..ch as i64))
+        .collect();
+    let dir = std::env::temp_dir();
+    io::write_npy_f32(dir.join("kiln_losses_bench_logits.npy"), &logits, &DIMS).unwrap();
+    io::write_npy_i64(
+        dir.join("kiln_losses_bench_labels.npy"),
+        &labels,
+        &[b, h, w],
+    )
+    .unwrap();
+
+    let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
+    let loss = SegLoss::from_params(&SegLossParams::default()).unwrap();
+    let target = SegTarget::indices(labels, [b, h, w]);
+    let x = convert::tensor_f32(&logits, DIMS, &dev).unwrap();
+    let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
+    let mut group = c.benchmark_group(format!("dice_softmax_8x4x128x128_threads_{threads}"));
+    group.sample_size(10);
+    // Everything MONAI's call does: one-hot of the class map, softmax, counts, backward.
+    group.bench_function("forward_backward_from_class_map", |bench| {
+        bench.iter(|| {
+            let xi = x.clone().detach().require_grad();
+            let value = loss.forward(xi.clone(), &target).unwrap();
+            let g = xi.grad(&value.backward()).unwrap();
+            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+        })
+    });
+    // With the target prepared once (label checks and one-hot outside the loop).
+    let prepared = loss.prepare(&target, &x).unwrap();
+    group.bench_function("forward_backward_prepared_target", |bench| {
+        bench.iter(|| {
+            let xi = x.clone().detach().require_grad();
+            let value = loss.forward_prepared(xi.clone(), &prepared).unwrap();
+            let g = xi.grad(&value.backward()).unwrap();
+            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

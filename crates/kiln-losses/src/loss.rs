@@ -1,0 +1,422 @@
+//! [`SegLoss`]: every loss of the crate behind one entry point, built from
+//! [`SegLossValidParams`].
+
+use kiln_core::KilnError;
+use kiln_core::burn::tensor::Tensor;
+use kiln_core::burn::tensor::activation::{sigmoid, softmax};
+
+use crate::counts::{SoftCounts, constant, host, soft_counts};
+use crate::errors::{LossError, Result};
+use crate::hyperparams::{Activation, EmptyClass, GdlWeight, LossKind, Reduction};
+use crate::hyperparams::{SegLossParams, SegLossValidParams};
+use crate::target::{PreparedTarget, SegTarget, prepare};
+use crate::{focal, lovasz};
+
+/// A differentiable segmentation loss: logits `[B, C, H, W]` and a target in, a loss tensor out
+/// (`[1]`, or the unreduced terms for [`Reduction::None`]), ready for `.backward()`.
+///
+/// ```
+/// use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
+/// use kiln_losses::{LossKind, SegLoss, SegLossParams, SegTarget};
+///
+/// let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32)?;
+/// // One image, 2 classes, 1x2 pixels: confident and right.
+/// let logits = convert::tensor_f32(&[5.0, -5.0, -5.0, 5.0], [1, 2, 1, 2], &dev)?.require_grad();
+/// let target = SegTarget::indices(vec![0, 1], [1, 1, 2]);
+/// let loss = SegLoss::new(SegLossParams::new(LossKind::Dice).check()?);
+/// let value = loss.forward(logits.clone(), &target)?;
+/// assert!(convert::scalar_f64(&value)? < 1e-4);
+/// let grad = logits.grad(&value.backward()).unwrap();
+/// assert_eq!(grad.dims(), [1, 2, 1, 2]);
+/// # Ok::<(), kiln_losses::LossError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct SegLoss {
+    params: SegLossValidParams,
+}
+
+/// Term values `[U, K]` and which terms have an empty target (host, row-major).
+pub(crate) struct Terms {
+    pub(crate) values: Tensor<2>,
+    pub(crate) empty: Vec<bool>,
+}
+
+impl SegLoss {
+    /// The loss for checked parameters.
+    pub fn new(params: SegLossValidParams) -> Self {
+        Self { params }
+    }
+
+    /// Checks `params` and builds the loss.
+    pub fn from_params(params: &SegLossParams) -> Result<Self> {
+        Ok(Self::new(params.check()?))
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &SegLossValidParams {
+        &self.params
+    }
+
+    /// Checks `target` against logits of shape `dims` and builds its dense form on `logits`'
+    /// device and dtype.
+    pub fn prepare(&self, target: &SegTarget, logits: &Tensor<4>) -> Result<PreparedTarget> {
+        prepare(
+            &self.params,
+            target,
+            logits.dims(),
+            &logits.device(),
+            logits.dtype(),
+        )
+    }
+
+    /// The loss of `logits` against `target` (prepares the target, then
+    /// [`SegLoss::forward_prepared`]).
+    pub fn forward(&self, logits: Tensor<4>, target: &SegTarget) -> Result<Tensor<1>> {
+        let prepared = self.prepare(target, &logits)?;
+        self.forward_prepared(logits, &prepared)
+    }
+
+    /// The loss of `logits` against a prepared target.
+    pub fn forward_prepared(
+        &self,
+        logits: Tensor<4>,
+        target: &PreparedTarget,
+    ) -> Result<Tensor<1>> {
+        if logits.dims() != target.dims {
+            return Err(KilnError::shape(
+                "logits",
+                format!("{:?} (the prepared target's shape)", target.dims),
+                format!("{:?}", logits.dims()),
+            )
+            .into());
+        }
+        check_finite(&logits)?;
+        let p = self.params();
+        match p.kind() {
+            LossKind::LovaszHinge => lovasz::hinge(self, logits, target),
+            LossKind::Focal { gamma } => focal::focal(p, logits, target, gamma),
+            LossKind::DiceCe {
+                lambda_dice,
+                lambda_ce,
+            } => self.combined(logits, target, lambda_dice, lambda_ce, 0.0),
+            LossKind::DiceFocal {
+                lambda_dice,
+                lambda_focal,
+                gamma,
+            } => self.combined(logits, target, lambda_dice, lambda_focal, gamma),
+            _ => {
+                let probs = self.probabilities(logits)?;
+                self.loss_of_probabilities(probs, target)
+            }
+        }
+    }
+
+    fn combined(
+        &self,
+        logits: Tensor<4>,
+        target: &PreparedTarget,
+        lambda_dice: f64,
+        lambda_other: f64,
+        gamma: f64,
+    ) -> Result<Tensor<1>> {
+        if self.params.reduction() == Reduction::None {
+            return Err(LossError::Unsupported {
+                loss: self.params.kind().name(),
+                message: "a sum of two losses needs a reduction (per-image, batch or global)"
+                    .into(),
+            });
+        }
+        let dice = SegLoss::new(self.params.with_kind(LossKind::Dice));
+        let probs = dice.probabilities(logits.clone())?;
+        let d = dice.loss_of_probabilities(probs, target)?;
+        let f = focal::focal(&self.params, logits, target, gamma)?;
+        Ok(d.clone() * constant(&d, lambda_dice) + f.clone() * constant(&f, lambda_other))
+    }
+
+    /// Activation, then `[B, C', H, W]` with the background dropped if asked, ignored pixels
+    /// zeroed.
+    pub(crate) fn probabilities(&self, logits: Tensor<4>) -> Result<Tensor<4>> {
+        let probs = match self.params.activation() {
+            Activation::Softmax => softmax(logits, 1),
+            Activation::Sigmoid => sigmoid(logits),
+            Activation::None => {
+                check_probabilities(&logits)?;
+                logits
+            }
+        };
+        Ok(probs)
+    }
+
+    /// Drops channel 0 when the background is excluded.
+    pub(crate) fn keep_classes(&self, x: Tensor<4>) -> Result<Tensor<4>> {
+        if self.params.include_background() {
+            return Ok(x);
+        }
+        let c = x.dims()[1];
+        if c < 2 {
+            return Err(LossError::Unsupported {
+                loss: self.params.kind().name(),
+                message: "include_background = false needs at least 2 channels".into(),
+            });
+        }
+        Ok(x.narrow(1, 1, c - 1))
+    }
+
+    fn loss_of_probabilities(
+        &self,
+        probs: Tensor<4>,
+        target: &PreparedTarget,
+    ) -> Result<Tensor<1>> {
+        let probs = match &target.mask {
+            Some(m) => probs * m.clone(),
+            None => probs,
+        };
+        let probs = self.keep_classes(probs)?;
+        let y = self.keep_classes(target.y.clone())?;
+        let sums = self.kept_sums(target)?;
+        match self.params.kind() {
+            LossKind::GeneralizedDice { weight } => self.generalized_dice(probs, y, &sums, weight),
+            LossKind::LovaszSoftmax => {
+                let terms = lovasz::softmax_terms(self, probs, y, target, &sums)?;
+                self.reduce(terms)
+            }
+            _ => {
+                let counts = soft_counts(probs, y, self.params.squared());
+                let terms = self.overlap_terms(counts, &sums)?;
+                self.reduce(terms)
+            }
+        }
+    }
+
+    /// `|y|_1` per (image, kept class), `[B, K]` row-major, with the class weights checked.
+    pub(crate) fn kept_sums(&self, target: &PreparedTarget) -> Result<(Vec<f64>, usize)> {
+        let [b, c, _, _] = target.dims;
+        let all = target.class_sums();
+        let skip = usize::from(!self.params.include_background());
+        let k = c.saturating_sub(skip);
+        if let Some(w) = self.params.class_weights()
+            && w.len() != k
+        {
+            return Err(KilnError::shape(
+                "class_weights",
+                format!("{k} weights (one per class kept)"),
+                format!("{} weights", w.len()),
+            )
+            .into());
+        }
+        let kept = (0..b)
+            .flat_map(|i| all[i * c + skip..(i + 1) * c].to_vec())
+            .collect();
+        Ok((kept, k))
+    }
+
+    /// Pools host sums `[B, K]` like the counts: per image, over the batch, or over everything.
+    pub(crate) fn pool_sums(&self, sums: &(Vec<f64>, usize)) -> Vec<f64> {
+        let (values, k) = sums;
+        let k = *k;
+        match self.params.reduction() {
+            Reduction::PerImage | Reduction::None => values.clone(),
+            Reduction::Batch => (0..k)
+                .map(|c| values.iter().skip(c).step_by(k).sum())
+                .collect(),
+            Reduction::Global => vec![values.iter().sum()],
+        }
+    }
+
+    fn pool_counts(&self, counts: SoftCounts) -> SoftCounts {
+        match self.params.reduction() {
+            Reduction::PerImage | Reduction::None => counts,
+            Reduction::Batch => counts.pool_batch(),
+            Reduction::Global => counts.pool_all(),
+        }
+    }
+
+    fn overlap_terms(&self, counts: SoftCounts, sums: &(Vec<f64>, usize)) -> Result<Terms> {
+        let counts = self.pool_counts(counts);
+        let empty: Vec<bool> = self.pool_sums(sums).iter().map(|&s| s == 0.0).collect();
+        let SoftCounts {
+            tp,
+            fp,
+            fn_,
+            pred,
+            truth,
+        } = counts;
+        let nr = constant(&tp, self.params.smooth_nr());
+        let dr = constant(&tp, self.params.smooth_dr());
+        let (num, den) = match self.params.kind() {
+            LossKind::Dice | LossKind::LogDice => (tp.mul_scalar(2.0) + nr, pred + truth + dr),
+            LossKind::Jaccard => (
+                tp.clone().mul_scalar(2.0) + nr,
+                (pred + truth - tp).mul_scalar(2.0) + dr,
+            ),
+            LossKind::Tversky { alpha, beta } | LossKind::FocalTversky { alpha, beta, .. } => {
+                let a = constant(&tp, alpha);
+                let b = constant(&tp, beta);
+                (tp.clone() + nr, tp + fp * a + fn_ * b + dr)
+            }
+            other => {
+                return Err(KilnError::invalid(
+                    "loss",
+                    other.name(),
+                    "not an overlap ratio (internal dispatch error)",
+                )
+                .into());
+            }
+        };
+        let (num, den) = self.replace_empty(num, den, &empty);
+        let score = num / den;
+        let one = constant(&score, 1.0);
+        let values = match self.params.kind() {
+            LossKind::LogDice => score.log().neg(),
+            LossKind::FocalTversky { gamma, .. } => {
+                // Floor keeps the derivative of x^gamma finite at x = 0 when gamma < 1 (the
+                // floor's own gradient there is zero).
+                let base = (one - score).clamp_min(1e-30);
+                let g = constant(&base, gamma);
+                base.powf(g)
+            }
+            _ => one - score,
+        };
+        Ok(Terms { values, empty })
+    }
+
+    /// Under count-as-one and skip, an empty term's ratio is replaced by the constant 1/1 (no
+    /// gradient, no 0/0 even without smoothing).
+    fn replace_empty(
+        &self,
+        num: Tensor<2>,
+        den: Tensor<2>,
+        empty: &[bool],
+    ) -> (Tensor<2>, Tensor<2>) {
+        if self.params.empty() == EmptyClass::Smoothed || !empty.iter().any(|e| *e) {
+            return (num, den);
+        }
+        let shape = num.dims();
+        let e: Vec<f64> = empty.iter().map(|&e| f64::from(u8::from(e))).collect();
+        let keep: Vec<f64> = e.iter().map(|v| 1.0 - v).collect();
+        let e = host(&num, e, shape);
+        let keep = host(&num, keep, shape);
+        (num * keep.clone() + e.clone(), den * keep + e)
+    }
+
+    /// Averages terms `[U, K]` into `[1]` (or flattens them for [`Reduction::None`]).
+    pub(crate) fn reduce(&self, terms: Terms) -> Result<Tensor<1>> {
+        let Terms { values, empty } = terms;
+        let [u, k] = values.dims();
+        if self.params.reduction() == Reduction::None {
+            return Ok(values.reshape([u * k]));
+        }
+        let policy = self.params.empty();
+        let weights = match (self.params.class_weights(), self.params.reduction()) {
+            (Some(w), r) if r != Reduction::Global => w.to_vec(),
+            _ => vec![1.0; k],
+        };
+        let mut coef = vec![0.0; u * k];
+        for unit in 0..u {
+            let row = unit * k..(unit + 1) * k;
+            let active: Vec<bool> = empty[row.clone()]
+                .iter()
+                .map(|&e| !(e && policy == EmptyClass::Skip))
+                .collect();
+            let n = active.iter().filter(|a| **a).count();
+            if n == 0 {
+                continue;
+            }
+            for (c, a) in active.iter().enumerate() {
+                if *a {
+                    coef[unit * k + c] = weights[c] / (n as f64 * u as f64);
+                }
+            }
+        }
+        let coef = host(&values, coef, [u, k]);
+        Ok((values * coef).sum())
+    }
+
+    fn generalized_dice(
+        &self,
+        probs: Tensor<4>,
+        y: Tensor<4>,
+        sums: &(Vec<f64>, usize),
+        weight: GdlWeight,
+    ) -> Result<Tensor<1>> {
+        let counts = soft_counts(probs, y, self.params.squared());
+        let (counts, pooled) = match self.params.reduction() {
+            Reduction::PerImage | Reduction::None => (counts, sums.0.clone()),
+            Reduction::Batch | Reduction::Global => {
+                let k = sums.1;
+                let pooled: Vec<f64> = (0..k)
+                    .map(|c| sums.0.iter().skip(c).step_by(k).sum())
+                    .collect();
+                (counts.pool_batch(), pooled)
+            }
+        };
+        let [u, k] = counts.tp.dims();
+        let w = gdl_weights(&pooled, k, weight);
+        let w = host(&counts.tp, w, [u, k]);
+        let nr = constant(&counts.tp, self.params.smooth_nr());
+        let dr = constant(&counts.tp, self.params.smooth_dr());
+        let num = (counts.tp * w.clone()).sum_dim(1).mul_scalar(2.0) + nr;
+        let den = ((counts.pred + counts.truth) * w).sum_dim(1) + dr;
+        let score = num / den;
+        let per_unit = constant(&score, 1.0) - score;
+        Ok(match self.params.reduction() {
+            Reduction::None => per_unit.reshape([u]),
+            _ => per_unit.mean(),
+        })
+    }
+}
+
+/// Generalized Dice weights per unit (`[U, K]` row-major): `1/|y|^2`, `1/|y|` or 1; an
+/// infinite weight (empty class) becomes the unit's largest finite weight (0 if none), as in
+/// MONAI.
+fn gdl_weights(sums: &[f64], k: usize, weight: GdlWeight) -> Vec<f64> {
+    let raw: Vec<f64> = sums
+        .iter()
+        .map(|&s| match weight {
+            GdlWeight::Square => 1.0 / (s * s),
+            GdlWeight::Simple => 1.0 / s,
+            GdlWeight::Uniform => 1.0,
+        })
+        .collect();
+    raw.chunks(k)
+        .flat_map(|row| {
+            let max = row
+                .iter()
+                .filter(|w| w.is_finite())
+                .fold(0.0f64, |m, &w| m.max(w));
+            row.iter()
+                .map(move |&w| if w.is_finite() { w } else { max })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+pub(crate) fn check_finite(logits: &Tensor<4>) -> Result<()> {
+    // Fast path: a finite sum means every value is finite (one reduction, no mask). A
+    // non-finite sum is either a NaN/inf input or an overflow of huge finite values: the host
+    // scan tells them apart.
+    let sum = kiln_core::convert::to_vec_f64(&logits.clone().detach().sum())?;
+    if sum.first().is_some_and(|s| s.is_finite()) {
+        return Ok(());
+    }
+    let values = kiln_core::convert::to_vec_f64(logits)?;
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(KilnError::NonFinite {
+            context: "predictions".into(),
+            index: Some(index),
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+fn check_probabilities(probs: &Tensor<4>) -> Result<()> {
+    let values = kiln_core::convert::to_vec_f64(probs)?;
+    match values.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        Some(index) => Err(LossError::ProbabilityOutOfRange {
+            index,
+            value: values[index],
+        }),
+        None => Ok(()),
+    }
+}
