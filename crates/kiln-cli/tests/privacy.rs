@@ -104,7 +104,10 @@ fn bad_input_exits_2() {
         "epsilon --sampling-rate 1.5 --noise-multiplier 1 --steps 10 --delta 1e-5".to_string(),
         "epsilon --sampling-rate 0.1 --noise-multiplier 0 --steps 10 --delta 1e-5".to_string(),
         format!("{eps} --delta 1"),
-        format!("{eps} --delta 1e-5 --accountant prv"),
+        // PRV accounts Poisson and plain Gaussian releases only: fixed-size is refused.
+        "epsilon --sampling without-replacement --dataset-size 1000 --batch-size 10 \
+         --noise-multiplier 1 --steps 10 --delta 1e-5 --accountant prv"
+            .to_string(),
         // Below what PLD resolves: no finite pessimistic answer (was JSON null).
         format!("{eps} --delta 1e-30 --accountant pld"),
         format!("{eps} --delta 1e-5 --accountant pld --exact-fractional-orders"),
