@@ -162,3 +162,17 @@ pub(crate) fn check_dtype(
     }
     Ok(())
 }
+
+/// Checks that a per-channel tensor has shape `[channels]`.
+pub(crate) fn check_vector(
+    what: &str,
+    t: &kiln_core::burn::tensor::Tensor<1>,
+    channels: usize,
+) -> Result<()> {
+    if t.dims() != [channels] {
+        return Err(
+            KilnError::shape(what, format!("[{channels}]"), format!("{:?}", t.dims())).into(),
+        );
+    }
+    Ok(())
+}

@@ -5,7 +5,7 @@ use kiln_core::burn;
 use burn::module::{Flag, Module, Param, RunningState};
 use burn::tensor::{DType, Device, Tensor};
 
-use crate::errors::{Result, check_batch_stats, check_dtype, check_input};
+use crate::errors::{Result, check_batch_stats, check_dtype, check_input, check_vector};
 use crate::hyperparams::{BatchRenormValidParams, ClipSchedule, VarianceConvention};
 use crate::stats::{
     ema_update, filled, is_training, per_channel, per_channel_view, tracked_variance,
@@ -61,6 +61,24 @@ impl BatchRenorm {
             r_max: params.r_max(),
             d_max: params.d_max(),
         }
+    }
+
+    /// Replaces gamma and beta (shape `[channels]` each).
+    pub fn with_affine(mut self, gamma: Tensor<1>, beta: Tensor<1>) -> Result<Self> {
+        check_vector("BatchRenorm gamma", &gamma, self.channels())?;
+        check_vector("BatchRenorm beta", &beta, self.channels())?;
+        self.gamma = Param::from_tensor(gamma);
+        self.beta = Param::from_tensor(beta);
+        Ok(self)
+    }
+
+    /// Replaces the running statistics (shape `[channels]` each).
+    pub fn with_running_stats(self, mean: Tensor<1>, var: Tensor<1>) -> Result<Self> {
+        check_vector("BatchRenorm running_mean", &mean, self.channels())?;
+        check_vector("BatchRenorm running_var", &var, self.channels())?;
+        self.running_mean.update(mean);
+        self.running_var.update(var);
+        Ok(self)
     }
 
     /// Number of channels.
