@@ -817,3 +817,103 @@ getters!(RunningVarValidParams {
     /// Initial running variance.
     initial_var: f64,
 });
+
+// ---------------------------------------------------------------------------------------------
+// The sweep (seed experiment)
+
+/// Unchecked parameters of [`crate::experiment::sweep`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepParams {
+    norms: Vec<crate::norm::NormKind>,
+    batch_sizes: Vec<usize>,
+    quick: bool,
+    seed: u64,
+}
+
+impl SweepParams {
+    /// The grid: BatchNorm, GroupNorm, BatchNorm + PreciseBN and Batch Renorm at batch
+    /// sizes 32, 16, 8, 4, 2 (Wu & He 2018's), the full-size run, seed 0.
+    pub fn new() -> Self {
+        use crate::norm::NormKind;
+        Self {
+            norms: vec![
+                NormKind::Batch,
+                NormKind::Group,
+                NormKind::PreciseBn,
+                NormKind::BatchRenorm,
+            ],
+            batch_sizes: vec![32, 16, 8, 4, 2],
+            quick: false,
+            seed: 0,
+        }
+    }
+    /// Which normalizations to train.
+    pub fn norms(mut self, norms: Vec<crate::norm::NormKind>) -> Self {
+        self.norms = norms;
+        self
+    }
+    /// Training batch sizes.
+    pub fn batch_sizes(mut self, sizes: Vec<usize>) -> Self {
+        self.batch_sizes = sizes;
+        self
+    }
+    /// Seconds-scale run (not converged).
+    pub fn quick(mut self, quick: bool) -> Self {
+        self.quick = quick;
+        self
+    }
+    /// Seed of data, initialization and shuffling.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Validates: at least one norm and one batch size, batch sizes in 2..=64 (a batch of 1
+    /// gives BatchNorm a single sample per step), no duplicates.
+    pub fn check(&self) -> Result<SweepValidParams> {
+        if self.norms.is_empty() {
+            return Err(KilnError::Empty("sweep norms".into()).into());
+        }
+        if self.batch_sizes.is_empty() {
+            return Err(KilnError::Empty("sweep batch sizes".into()).into());
+        }
+        if let Some(b) = self.batch_sizes.iter().find(|b| !(2..=64).contains(*b)) {
+            return Err(KilnError::invalid("batch_size", b, "must be in 2..=64").into());
+        }
+        let mut norms = self.norms.clone();
+        norms.dedup();
+        let mut sizes = self.batch_sizes.clone();
+        sizes.dedup();
+        Ok(SweepValidParams {
+            norms,
+            batch_sizes: sizes,
+            quick: self.quick,
+            seed: self.seed,
+        })
+    }
+}
+
+impl Default for SweepParams {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Checked parameters of [`crate::experiment::sweep`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepValidParams {
+    norms: Vec<crate::norm::NormKind>,
+    batch_sizes: Vec<usize>,
+    quick: bool,
+    seed: u64,
+}
+
+getters!(SweepValidParams {
+    /// Normalizations.
+    norms: Vec<crate::norm::NormKind>,
+    /// Training batch sizes.
+    batch_sizes: Vec<usize>,
+    /// Quick run.
+    quick: bool,
+    /// Seed.
+    seed: u64,
+});

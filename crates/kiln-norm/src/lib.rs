@@ -11,6 +11,8 @@
 //!   [`WsConv2d`] (Weight Standardization), and [`precise::precise_bn`] (PreciseBN).
 //! - [`Norm`]: a normalization site chosen at run time; [`norm::swap_batch_for_group`]
 //!   replaces every BatchNorm site of a model by GroupNorm.
+//! - [`mismatch`]: training-mode vs inference-mode error, loss and outputs of a model, per
+//!   batch size; [`experiment`]: the seed experiment and `kiln norm sweep` (`kiln reproduce norm`).
 //! - [`errors`]: [`NormError`], one variant per broken rule.
 #![warn(missing_docs)]
 
@@ -18,10 +20,12 @@ pub mod batch;
 pub mod convention;
 pub mod errors;
 pub mod evonorm;
+pub mod experiment;
 pub mod frn;
 pub mod ghost;
 pub mod group;
 pub mod hyperparams;
+pub mod mismatch;
 pub mod norm;
 pub mod precise;
 pub mod renorm;
