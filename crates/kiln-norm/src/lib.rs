@@ -42,8 +42,8 @@ pub use hyperparams::{
     BatchNormParams, BatchNormValidParams, BatchRenormParams, BatchRenormValidParams, ClipSchedule,
     EvoNormS0Params, EvoNormS0ValidParams, FrnParams, FrnValidParams, GhostBatchNormParams,
     GhostBatchNormValidParams, GroupNormParams, GroupNormValidParams, PreciseBnParams,
-    PreciseBnValidParams, RunningVarParams, RunningVarValidParams, VarianceConvention,
-    WsConv2dParams, WsConv2dValidParams,
+    PreciseBnValidParams, RunningVarParams, RunningVarValidParams, SweepParams, SweepValidParams,
+    VarianceConvention, WsConv2dParams, WsConv2dValidParams,
 };
 pub use norm::{Norm, NormKind, NormOptions, NormSites};
 pub use renorm::BatchRenorm;
