@@ -22,6 +22,7 @@ pub mod errors;
 pub mod evonorm;
 pub mod experiment;
 pub mod frn;
+pub mod fused;
 pub mod ghost;
 pub mod group;
 pub mod hyperparams;

@@ -90,9 +90,9 @@ impl Sizes {
             Self {
                 train: 2048,
                 test: 1024,
-                epochs: 4,
+                epochs: 10,
                 widths: [16, 32],
-                noise: 0.8,
+                noise: 0.5,
                 base_lr: 0.1,
                 precise_batches: 200,
             }

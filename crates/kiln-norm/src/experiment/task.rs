@@ -8,6 +8,8 @@ use rand_distr::{Distribution, Normal};
 pub const SIDE: usize = 12;
 /// Number of classes: horizontal, vertical, diagonal and anti-diagonal bars.
 pub const CLASSES: usize = 4;
+/// Standard deviation of the per-image brightness offset.
+const OFFSET_SD: f64 = 1.0;
 /// Bar length in pixels.
 const BAR: usize = 6;
 
@@ -48,7 +50,7 @@ pub fn make(n: usize, noise: f64, rng: &mut impl Rng) -> Images {
     for _ in 0..n {
         let class = rng.random_range(0..CLASSES);
         let contrast = rng.random_range(0.5..2.0);
-        let offset: f64 = normal.sample(rng);
+        let offset: f64 = OFFSET_SD * normal.sample(rng);
         let mut img = vec![0.0f64; SIDE * SIDE];
         let (r0, c0) = (
             rng.random_range(0..=SIDE - BAR),
