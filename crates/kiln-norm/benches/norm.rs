@@ -54,11 +54,19 @@ fn bench(c: &mut Criterion) {
     group.bench_function("kiln_fused_fwd_bwd", |b| {
         b.iter(|| {
             let saved = forward(&params, shape, &x, &gamma, &beta, &mut y).unwrap();
-            backward(&params, shape, &x, &gamma, &saved, &w).unwrap().x.len()
+            backward(&params, shape, &x, &gamma, &saved, &w)
+                .unwrap()
+                .x
+                .len()
         })
     });
     group.bench_function("kiln_fused_fwd", |b| {
-        b.iter(|| forward(&params, shape, &x, &gamma, &beta, &mut y).unwrap().mean.len())
+        b.iter(|| {
+            forward(&params, shape, &x, &gamma, &beta, &mut y)
+                .unwrap()
+                .mean
+                .len()
+        })
     });
     group.finish();
 }

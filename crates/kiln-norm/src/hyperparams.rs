@@ -57,7 +57,7 @@ fn groups_ok(layer: &'static str, channels: usize, groups: usize) -> Result<()> 
     if groups == 0 {
         return Err(KilnError::invalid("groups", 0, "must be >= 1").into());
     }
-    if channels % groups != 0 {
+    if !channels.is_multiple_of(groups) {
         return Err(NormError::ChannelsNotDivisible {
             layer,
             channels,

@@ -49,3 +49,7 @@ pub use hyperparams::{
 pub use norm::{Norm, NormKind, NormOptions, NormSites};
 pub use renorm::BatchRenorm;
 pub use ws::WsConv2d;
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

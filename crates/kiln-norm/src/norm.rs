@@ -131,7 +131,7 @@ impl Default for NormOptions {
 pub fn fit_groups(channels: usize, groups: usize) -> usize {
     (1..=groups.clamp(1, channels.max(1)))
         .rev()
-        .find(|g| channels % g == 0)
+        .find(|g| channels.is_multiple_of(*g))
         .unwrap_or(1)
 }
 
