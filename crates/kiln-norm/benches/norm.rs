@@ -51,12 +51,30 @@ fn bench(c: &mut Criterion) {
     let gamma = vec![1.0f32; 64];
     let beta = vec![0.0f32; 64];
     let mut y = vec![0.0f32; x.len()];
+    let mut dx = vec![0.0f32; x.len()];
     group.bench_function("kiln_fused_fwd_bwd", |b| {
         b.iter(|| {
             let saved = forward(&params, shape, &x, &gamma, &beta, &mut y).unwrap();
-            backward(&params, shape, &x, &gamma, &saved, &w)
+            backward(&params, shape, &x, &gamma, &saved, &w, &mut dx)
                 .unwrap()
-                .x
+                .gamma
+                .len()
+        })
+    });
+    let plain = ad.clone().without_autodiff();
+    let gn_plain = GroupNorm::new(&params, &plain);
+    let xp = convert::tensor_f32(&x, SHAPE, &plain).unwrap();
+    group.bench_function("burn_composite_fwd_inference", |b| {
+        b.iter(|| {
+            convert::to_vec_f32(&gn_plain.forward(xp.clone()).unwrap())
+                .unwrap()
+                .len()
+        })
+    });
+    group.bench_function("kiln_forward_fused_inference_tensor_in_out", |b| {
+        b.iter(|| {
+            convert::to_vec_f32(&gn_plain.forward_fused(xp.clone()).unwrap())
+                .unwrap()
                 .len()
         })
     });

@@ -2,9 +2,11 @@
 //! parallel over (sample, group) with rayon: two passes over the data forward, two backward,
 //! where Burn's composite records a dozen tensor ops.
 //!
-//! These are host functions: Burn 0.22's dispatch backend offers no stable hook for a custom
-//! autodiff op from a downstream crate, so [`crate::GroupNorm`] keeps Burn's composite for
-//! training (and on every backend); the README's bench compares the two.
+//! These are host functions: a custom autodiff op in Burn 0.22 needs Burn's `extension`
+//! feature (not in kiln's workspace feature line), and the tensor round trip of
+//! [`crate::GroupNorm::forward_fused`] costs more than the kernel saves, so
+//! [`crate::GroupNorm::forward`] keeps Burn's composite for training and inference on every
+//! backend; the README's bench has the numbers.
 
 use kiln_core::KilnError;
 use rayon::prelude::*;
@@ -32,11 +34,9 @@ pub struct GnSaved {
     pub rstd: Vec<f32>,
 }
 
-/// Gradients of the backward pass.
+/// Parameter gradients of the backward pass (the input gradient goes to the caller's buffer).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GnGrads {
-    /// Gradient w.r.t. the input.
-    pub x: Vec<f32>,
     /// Gradient w.r.t. gamma.
     pub gamma: Vec<f32>,
     /// Gradient w.r.t. beta.
@@ -151,7 +151,8 @@ pub fn forward(
     })
 }
 
-/// GroupNorm backward from the upstream gradient `dy`.
+/// GroupNorm backward from the upstream gradient `dy`: writes the input gradient into `dx`
+/// (a buffer the caller may reuse across steps) and returns the parameter gradients.
 pub fn backward(
     params: &GroupNormValidParams,
     shape: GnShape,
@@ -159,6 +160,7 @@ pub fn backward(
     gamma: &[f32],
     saved: &GnSaved,
     dy: &[f32],
+    dx: &mut [f32],
 ) -> Result<GnGrads> {
     let n = shape.batch * shape.channels * shape.spatial;
     let c = shape.channels;
@@ -170,6 +172,7 @@ pub fn backward(
         &[
             ("x", x.len(), n),
             ("dy", dy.len(), n),
+            ("dx", dx.len(), n),
             ("gamma", gamma.len(), c),
             ("mean", saved.mean.len(), bg),
             ("rstd", saved.rstd.len(), bg),
@@ -177,7 +180,6 @@ pub fn backward(
     )?;
     let cg = c / groups;
     let block = cg * shape.spatial;
-    let mut dx = vec![0.0f32; n];
     // Per (sample, group): per-channel sum(dy * x) and sum(dy), then dx.
     let partials: Vec<Vec<(f64, f64)>> = x
         .par_chunks(block)
@@ -230,7 +232,6 @@ pub fn backward(
         }
     }
     Ok(GnGrads {
-        x: dx,
         gamma: dgamma.into_iter().map(|v| v as f32).collect(),
         beta: dbeta.into_iter().map(|v| v as f32).collect(),
     })

@@ -91,6 +91,39 @@ impl GroupNorm {
         self.inner.beta.as_ref().map(|p| p.val())
     }
 
+    /// Inference through kiln's fused host kernel ([`crate::fused::forward`]): reads `input`
+    /// back as f32, normalizes on the CPU with rayon, and builds the output on `input`'s device
+    /// in `input`'s dtype. Not differentiable (the result is a fresh tensor); for training use
+    /// [`GroupNorm::forward`]. Measured *not* faster than [`GroupNorm::forward`] on flex: the
+    /// host round trip costs more than the kernel saves (README, Speed).
+    pub fn forward_fused<const D: usize>(&self, input: Tensor<D>) -> Result<Tensor<D>> {
+        let shape = input.dims();
+        check_input("GroupNorm", &shape, self.channels(), 3)?;
+        let c = self.channels();
+        let device = input.device();
+        let dtype = input.dtype();
+        let x = kiln_core::convert::to_vec_f32(&input)?;
+        let (gamma, beta) = match (self.gamma(), self.beta()) {
+            (Some(g), Some(b)) => (
+                kiln_core::convert::to_vec_f32(&g)?,
+                kiln_core::convert::to_vec_f32(&b)?,
+            ),
+            _ => (vec![1.0; c], vec![0.0; c]),
+        };
+        let params = crate::hyperparams::GroupNormParams::new(self.groups(), c)
+            .epsilon(self.epsilon())
+            .check()?;
+        let gs = crate::fused::GnShape {
+            batch: shape[0],
+            channels: c,
+            spatial: shape[2..].iter().product(),
+        };
+        let mut y = vec![0.0f32; x.len()];
+        crate::fused::forward(&params, gs, &x, &gamma, &beta, &mut y)?;
+        let data = burn::tensor::TensorData::new(y, shape);
+        Ok(Tensor::from_data(data, (&device, dtype)))
+    }
+
     /// Normalizes `input` (`[batch, channels, spatial...]`, rank >= 3). Same in training and
     /// inference.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Result<Tensor<D>> {

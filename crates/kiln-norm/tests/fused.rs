@@ -41,7 +41,8 @@ fn fused_forward_and_backward_match_burn() {
     };
     let mut got_y = vec![0.0; n];
     let saved = forward(&params, shape, &x, &gamma, &beta, &mut got_y).unwrap();
-    let g = backward(&params, shape, &x, &gamma, &saved, &up).unwrap();
+    let mut dx = vec![0.0; n];
+    let g = backward(&params, shape, &x, &gamma, &saved, &up, &mut dx).unwrap();
     let close = |what: &str, a: &[f32], b: &[f32]| {
         for (i, (p, q)) in a.iter().zip(b).enumerate() {
             assert!(
@@ -51,9 +52,17 @@ fn fused_forward_and_backward_match_burn() {
         }
     };
     close("y", &got_y, &want_y);
-    close("dx", &g.x, &want_dx);
+    close("dx", &dx, &want_dx);
     close("dgamma", &g.gamma, &want_dg);
     close("dbeta", &g.beta, &want_db);
+
+    // The tensor-level inference path gives the same output.
+    let fy = to_vec_f32(
+        &gn.forward_fused(tensor_f32(&x, [b, c, h, w], &dev.clone().without_autodiff()).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    close("forward_fused", &fy, &want_y);
 
     // Bad shapes are errors.
     let bad = GnShape {
@@ -62,6 +71,7 @@ fn fused_forward_and_backward_match_burn() {
     };
     assert!(forward(&params, bad, &x, &gamma, &beta, &mut got_y).is_err());
     assert!(forward(&params, shape, &x[1..], &gamma, &beta, &mut got_y).is_err());
-    assert!(backward(&params, shape, &x, &gamma[1..], &saved, &up).is_err());
+    assert!(backward(&params, shape, &x, &gamma[1..], &saved, &up, &mut dx).is_err());
+    assert!(backward(&params, shape, &x, &gamma, &saved, &up, &mut dx[1..]).is_err());
     let _unused: Option<Tensor<1>> = None;
 }
