@@ -461,3 +461,30 @@ fn ws_conv2d_convolves_with_the_standardized_weight() {
     .unwrap();
     assert!(got.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-12));
 }
+
+#[test]
+fn batchnorm_and_groupnorm_gradients() {
+    let dev = ad();
+    let (b, c, l) = (3, 4, 3);
+    let x = values(b * c * l, 40);
+    let w = values(b * c * l, 41);
+    let bn = BatchNorm::with_dtype(&BatchNormParams::new(c).check().unwrap(), &dev, DType::F64);
+    let f = |x: Tensor<3>| {
+        (bn.forward(lift(x)).unwrap() * tensor_f64(&w, [b, c, l], &dev).unwrap()).sum()
+    };
+    check(
+        "BatchNorm",
+        grad_check(f, &x, [b, c, l], &dev, &GradCheckConfig::default()).unwrap(),
+    );
+    let gn = GroupNorm::with_dtype(
+        &GroupNormParams::new(2, c).check().unwrap(),
+        &dev,
+        DType::F64,
+    );
+    let f =
+        |x: Tensor<3>| (gn.forward(x).unwrap() * tensor_f64(&w, [b, c, l], &dev).unwrap()).sum();
+    check(
+        "GroupNorm",
+        grad_check(f, &x, [b, c, l], &dev, &GradCheckConfig::default()).unwrap(),
+    );
+}
