@@ -153,8 +153,8 @@ impl BatchNorm {
     /// Normalizes `input` (`[batch, channels, ...]`): with batch statistics and a running
     /// update in training mode, with the running statistics otherwise.
     ///
-    /// Errors: rank < 2 ([`NormError::RankTooLow`]), wrong channel count, an empty axis, and in
-    /// training a single value per channel ([`NormError::SingleValuePerChannel`], where
+    /// Errors: rank < 2 ([`crate::NormError::RankTooLow`]), wrong channel count, an empty axis, and in
+    /// training a single value per channel ([`crate::NormError::SingleValuePerChannel`], where
     /// PyTorch raises and Burn silently returns beta).
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Result<Tensor<D>> {
         let shape = input.dims();

@@ -71,21 +71,18 @@ fn check(
 /// combined in f64.
 fn sum_and_dot(a: &[f32], b: &[f32]) -> (f64, f64) {
     const L: usize = 8;
+    let (ca, ra) = a.as_chunks::<L>();
+    let (cb, rb) = b.as_chunks::<L>();
     let (mut s, mut d) = ([0.0f32; L], [0.0f32; L]);
-    let mut ca = a.chunks_exact(L);
-    let mut cb = b.chunks_exact(L);
-    for (pa, pb) in (&mut ca).zip(&mut cb) {
+    for (pa, pb) in ca.iter().zip(cb) {
         for k in 0..L {
             s[k] += pa[k];
             d[k] += pa[k] * pb[k];
         }
     }
-    let (mut s64, mut d64) = (0.0f64, 0.0f64);
-    for k in 0..L {
-        s64 += s[k] as f64;
-        d64 += d[k] as f64;
-    }
-    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
+    let mut s64: f64 = s.iter().map(|&v| v as f64).sum();
+    let mut d64: f64 = d.iter().map(|&v| v as f64).sum();
+    for (&x, &y) in ra.iter().zip(rb) {
         s64 += x as f64;
         d64 += (x * y) as f64;
     }

@@ -34,7 +34,7 @@ pub enum NormKind {
     /// [`BatchRenorm`].
     BatchRenorm,
     /// [`BatchNorm`] trained as usual, then its running statistics recomputed by
-    /// [`precise_bn`]; as a layer it is a BatchNorm.
+    /// [`precise_bn`](crate::precise::precise_bn); as a layer it is a BatchNorm.
     PreciseBn,
     /// [`GhostBatchNorm`].
     Ghost,
@@ -137,7 +137,7 @@ pub fn fit_groups(channels: usize, groups: usize) -> usize {
 
 /// A normalization site whose layer is chosen at run time: what kiln models put wherever a
 /// normalization goes, so one model definition serves every kind and [`swap_batch_for_group`]
-/// and [`precise_bn`] can reach every site.
+/// and [`precise_bn`](crate::precise::precise_bn) can reach every site.
 #[derive(Module, Debug)]
 pub enum Norm {
     /// BatchNorm (also for [`NormKind::PreciseBn`]).
@@ -217,7 +217,7 @@ impl Norm {
 }
 
 /// A model whose normalization sites are [`Norm`]s: implement this (list every site) to use
-/// [`swap_batch_for_group`] and [`precise_bn`].
+/// [`swap_batch_for_group`] and [`precise_bn`](crate::precise::precise_bn).
 pub trait NormSites {
     /// Calls `f` on every normalization site, in a fixed order.
     fn for_each_norm(&mut self, f: &mut dyn FnMut(&mut Norm));
