@@ -35,6 +35,11 @@ pub fn registry() -> Vec<Entry> {
             run: kiln_pinn::experiment::run,
         },
         Entry {
+            name: kiln_norm::experiment::NAME,
+            about: "norm: BatchNorm vs GroupNorm, PreciseBN, Batch Renorm at batch 32..2; train/inference gap",
+            run: kiln_norm::experiment::run,
+        },
+        Entry {
             name: kiln_ctc::experiment::NAME,
             about: "CTC: blank plateau with/without remedies, greedy vs beam vs beam+LM error rates",
             run: kiln_ctc::experiment::run,

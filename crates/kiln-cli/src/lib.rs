@@ -67,7 +67,7 @@ enum Command {
     /// Segmentation-metric losses: soft IoU, Dice and relatives.
     Losses(commands::losses::Args),
     /// Normalization at batch size 2: BatchNorm vs GroupNorm.
-    Norm(commands::area::Pending),
+    Norm(commands::norm::Args),
     /// CTC loss and decoding.
     Ctc(commands::ctc::Args),
     /// Physics-informed neural network solvers.
@@ -117,7 +117,7 @@ where
     let globals = cli.globals.clone();
     let result = match cli.command {
         Command::Losses(a) => commands::losses::run(&a, &globals),
-        Command::Norm(p) => p.run("norm"),
+        Command::Norm(a) => commands::norm::run(&a, &globals),
         Command::Ctc(a) => commands::ctc::run(&a, &globals),
         Command::Pinn(a) => commands::pinn::run(&a, &globals),
         Command::Motifs(p) => p.run("motifs"),

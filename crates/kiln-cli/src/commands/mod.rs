@@ -7,6 +7,7 @@ pub mod ctc_decode;
 pub mod ctc_loss;
 pub mod dynamics;
 pub mod losses;
+pub mod norm;
 pub mod pinn;
 pub mod privacy;
 pub mod reproduce;

@@ -1,0 +1,93 @@
+//! GroupNorm(32, 64) forward + backward on [8, 64, 56, 56] f32: Burn's composite on flex (what
+//! `kiln_norm::GroupNorm` runs) vs kiln's fused plain-Rust kernels. PyTorch's side:
+//! `benches/torch_groupnorm_bench.py`, same input and options.
+//!
+//! ```sh
+//! RAYON_NUM_THREADS=1 cargo bench --profile dev -p kiln-norm --bench norm -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kiln_core::burn::tensor::Tensor;
+use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
+use kiln_norm::fused::{GnShape, backward, forward};
+use kiln_norm::{GroupNorm, GroupNormParams};
+use rand::Rng;
+
+const SHAPE: [usize; 4] = [8, 64, 56, 56];
+
+fn data(seed: u64) -> Vec<f32> {
+    let mut rng = kiln_core::seed::rng(seed);
+    (0..SHAPE.iter().product::<usize>())
+        .map(|_| rng.random_range(-2.0f32..2.0))
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let params = GroupNormParams::new(32, 64).check().unwrap();
+    let x = data(1);
+    let w = data(2);
+    let ad = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
+    let gn = GroupNorm::new(&params, &ad);
+    let xt = convert::tensor_f32(&x, SHAPE, &ad).unwrap();
+    let wt = convert::tensor_f32(&w, SHAPE, &ad).unwrap();
+    let threads = rayon::current_num_threads();
+    let mut group = c.benchmark_group(format!("groupnorm32_64_8x64x56x56_f32_{threads}threads"));
+    group.sample_size(20);
+    group.bench_function("burn_composite_fwd_bwd", |b| {
+        b.iter(|| {
+            let x = xt.clone().require_grad();
+            let y = gn.forward(x.clone()).unwrap();
+            let grads = (y * wt.clone()).sum().backward();
+            let gx: Tensor<4> = x.grad(&grads).unwrap();
+            // Force the gradient to be computed and read back, as the fused path returns it.
+            convert::to_vec_f32(&gx).unwrap().len()
+        })
+    });
+    let shape = GnShape {
+        batch: SHAPE[0],
+        channels: SHAPE[1],
+        spatial: SHAPE[2] * SHAPE[3],
+    };
+    let gamma = vec![1.0f32; 64];
+    let beta = vec![0.0f32; 64];
+    let mut y = vec![0.0f32; x.len()];
+    let mut dx = vec![0.0f32; x.len()];
+    group.bench_function("kiln_fused_fwd_bwd", |b| {
+        b.iter(|| {
+            let saved = forward(&params, shape, &x, &gamma, &beta, &mut y).unwrap();
+            backward(&params, shape, &x, &gamma, &saved, &w, &mut dx)
+                .unwrap()
+                .gamma
+                .len()
+        })
+    });
+    let plain = ad.clone().without_autodiff();
+    let gn_plain = GroupNorm::new(&params, &plain);
+    let xp = convert::tensor_f32(&x, SHAPE, &plain).unwrap();
+    group.bench_function("burn_composite_fwd_inference", |b| {
+        b.iter(|| {
+            convert::to_vec_f32(&gn_plain.forward(xp.clone()).unwrap())
+                .unwrap()
+                .len()
+        })
+    });
+    group.bench_function("kiln_forward_fused_inference_tensor_in_out", |b| {
+        b.iter(|| {
+            convert::to_vec_f32(&gn_plain.forward_fused(xp.clone()).unwrap())
+                .unwrap()
+                .len()
+        })
+    });
+    group.bench_function("kiln_fused_fwd", |b| {
+        b.iter(|| {
+            forward(&params, shape, &x, &gamma, &beta, &mut y)
+                .unwrap()
+                .mean
+                .len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

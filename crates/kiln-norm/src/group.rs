@@ -1,0 +1,136 @@
+//! GroupNorm: Burn's `nn::GroupNorm` behind a validated config and checked inputs.
+
+use kiln_core::burn;
+
+use burn::module::{Module, Param};
+use burn::nn::GroupNormConfig;
+use burn::tensor::{DType, Device, Tensor};
+
+use crate::errors::{Result, check_dtype, check_input};
+use crate::hyperparams::GroupNormValidParams;
+use crate::stats::filled;
+
+/// Group Normalization (Wu & He 2018): per sample, the channels are split into `groups`
+/// groups, each normalized by its own mean and biased variance over (its channels, all
+/// spatial positions), then a per-channel affine. Independent of the batch, so training and
+/// inference agree at any batch size.
+///
+/// Wraps Burn's `nn::GroupNorm` (same fields and record). kiln adds what Burn lacks: the
+/// config is validated ([`crate::GroupNormParams::check`]) and the input is checked — Burn's
+/// own check compares the *element count* with 2 instead of the rank, so a `[N, C]` input
+/// slips through; kiln refuses rank < 3 with [`crate::NormError::RankTooLow`]. (PyTorch's
+/// `nn.GroupNorm` accepts `[N, C]`, normalizing each group of `C/G` values.)
+#[derive(Module, Debug)]
+pub struct GroupNorm {
+    inner: burn::nn::GroupNorm,
+}
+
+impl GroupNorm {
+    /// A fresh layer (gamma 1, beta 0) in the device's default float type.
+    pub fn new(params: &GroupNormValidParams, device: &Device) -> Self {
+        let dtype = Tensor::<1>::zeros([1], device).dtype();
+        Self::with_dtype(params, device, dtype)
+    }
+
+    /// A fresh layer whose affine tensors have `dtype`.
+    pub fn with_dtype(params: &GroupNormValidParams, device: &Device, dtype: DType) -> Self {
+        let c = params.channels();
+        let mut inner = GroupNormConfig::new(params.groups(), c)
+            .with_epsilon(params.epsilon())
+            .with_affine(params.affine())
+            .init(device);
+        if params.affine() {
+            inner.gamma = Some(Param::from_tensor(filled(1.0, c, device, dtype)));
+            inner.beta = Some(Param::from_tensor(filled(0.0, c, device, dtype)));
+        }
+        Self { inner }
+    }
+
+    /// Replaces gamma and beta (shape `[channels]` each); turns the affine on.
+    pub fn with_affine(mut self, gamma: Tensor<1>, beta: Tensor<1>) -> Result<Self> {
+        let c = self.channels();
+        for (name, t) in [("gamma", &gamma), ("beta", &beta)] {
+            if t.dims() != [c] {
+                return Err(kiln_core::KilnError::shape(
+                    format!("GroupNorm {name}"),
+                    format!("[{c}]"),
+                    format!("{:?}", t.dims()),
+                )
+                .into());
+            }
+        }
+        self.inner.gamma = Some(Param::from_tensor(gamma));
+        self.inner.beta = Some(Param::from_tensor(beta));
+        self.inner.affine = true;
+        Ok(self)
+    }
+
+    /// The wrapped Burn layer.
+    pub fn into_burn(self) -> burn::nn::GroupNorm {
+        self.inner
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.inner.num_channels
+    }
+    /// Number of groups.
+    pub fn groups(&self) -> usize {
+        self.inner.num_groups
+    }
+    /// Variance floor.
+    pub fn epsilon(&self) -> f64 {
+        self.inner.epsilon
+    }
+    /// The scale gamma, if the affine is on.
+    pub fn gamma(&self) -> Option<Tensor<1>> {
+        self.inner.gamma.as_ref().map(|p| p.val())
+    }
+    /// The shift beta, if the affine is on.
+    pub fn beta(&self) -> Option<Tensor<1>> {
+        self.inner.beta.as_ref().map(|p| p.val())
+    }
+
+    /// Inference through kiln's fused host kernel ([`crate::fused::forward`]): reads `input`
+    /// back as f32, normalizes on the CPU with rayon, and builds the output on `input`'s device
+    /// in `input`'s dtype. Not differentiable (the result is a fresh tensor); for training use
+    /// [`GroupNorm::forward`]. Measured *not* faster than [`GroupNorm::forward`] on flex: the
+    /// host round trip costs more than the kernel saves (README, Speed).
+    pub fn forward_fused<const D: usize>(&self, input: Tensor<D>) -> Result<Tensor<D>> {
+        let shape = input.dims();
+        check_input("GroupNorm", &shape, self.channels(), 3)?;
+        let c = self.channels();
+        let device = input.device();
+        let dtype = input.dtype();
+        let x = kiln_core::convert::to_vec_f32(&input)?;
+        let (gamma, beta) = match (self.gamma(), self.beta()) {
+            (Some(g), Some(b)) => (
+                kiln_core::convert::to_vec_f32(&g)?,
+                kiln_core::convert::to_vec_f32(&b)?,
+            ),
+            _ => (vec![1.0; c], vec![0.0; c]),
+        };
+        let params = crate::hyperparams::GroupNormParams::new(self.groups(), c)
+            .epsilon(self.epsilon())
+            .check()?;
+        let gs = crate::fused::GnShape {
+            batch: shape[0],
+            channels: c,
+            spatial: shape[2..].iter().product(),
+        };
+        let mut y = vec![0.0f32; x.len()];
+        crate::fused::forward(&params, gs, &x, &gamma, &beta, &mut y)?;
+        let data = burn::tensor::TensorData::new(y, shape);
+        Ok(Tensor::from_data(data, (&device, dtype)))
+    }
+
+    /// Normalizes `input` (`[batch, channels, spatial...]`, rank >= 3). Same in training and
+    /// inference.
+    pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Result<Tensor<D>> {
+        check_input("GroupNorm", &input.dims(), self.channels(), 3)?;
+        if let Some(g) = &self.inner.gamma {
+            check_dtype("GroupNorm", input.dtype(), g.val().dtype())?;
+        }
+        Ok(self.inner.forward(input))
+    }
+}
