@@ -75,16 +75,18 @@ impl LossMonitor {
 
     fn capacity(&self) -> usize {
         let p = &self.params;
-        (p.fit_window().max(p.scale_window() + 1)) as usize
+        ((p.fit_window() + p.guard()).max(p.scale_window() + 1)) as usize
     }
 
     fn predict(&self) -> Option<f64> {
         match self.params.detrend() {
             Detrend::Ewma => self.level,
             Detrend::TrailingFit => {
-                let w = (self.params.fit_window() as usize).min(self.history.len());
-                let ys: Vec<f64> = self.history.range(self.history.len() - w..).copied().collect();
-                theil_sen_next(&ys)
+                let guard = self.params.guard() as usize;
+                let end = self.history.len().checked_sub(guard)?;
+                let w = (self.params.fit_window() as usize).min(end);
+                let ys: Vec<f64> = self.history.range(end - w..end).copied().collect();
+                theil_sen_at(&ys, (w + guard) as f64)
             }
         }
     }
@@ -98,7 +100,15 @@ impl LossMonitor {
         let mut d: Vec<f64> = (len - w..len)
             .map(|i| (self.history[i] - self.history[i - 1]).abs())
             .collect();
-        Some(median(&mut d) / MAD_DIFF_TO_SIGMA)
+        let mean_abs = d.iter().sum::<f64>() / d.len() as f64;
+        let mad = median(&mut d);
+        // Mostly-constant streams (0/1 losses) have a zero median difference: fall back to the
+        // mean absolute difference (`2 sigma / sqrt(pi)` for Gaussian noise).
+        Some(if mad > 0.0 {
+            mad / MAD_DIFF_TO_SIGMA
+        } else {
+            mean_abs * std::f64::consts::PI.sqrt() / 2.0
+        })
     }
 
     fn observe(&mut self, x: f64) {
@@ -107,7 +117,8 @@ impl LossMonitor {
         }
         self.history.push_back(x);
         let a = self.params.alpha();
-        self.level = Some(self.level.map_or(x, |l| a * x + (1.0 - a) * l));
+        // `l + a (x - l)` keeps a constant stream's level exactly constant.
+        self.level = Some(self.level.map_or(x, |l| l + a * (x - l)));
     }
 
     /// Forgets the trend, the scale and the CUSUM (not the alarm history).
@@ -131,14 +142,13 @@ impl Detector for LossMonitor {
             && let (Some(pred), Some(scale)) = (self.predict(), self.scale())
         {
             let r = x - pred;
+            // Without noise, any change beyond rounding is maximal evidence.
             let z = if scale > 0.0 {
                 (r / scale).clamp(-p.clip(), p.clip())
-            } else if r > 0.0 {
-                p.clip()
-            } else if r < 0.0 {
-                -p.clip()
-            } else {
+            } else if r.abs() <= 1e-12 * x.abs().max(1.0) {
                 0.0
+            } else {
+                p.clip().copysign(r)
             };
             if self.cusum == 0.0 {
                 self.start = t;
@@ -187,8 +197,8 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Theil–Sen line through `(i, ys[i])`, evaluated at `i = ys.len()`.
-fn theil_sen_next(ys: &[f64]) -> Option<f64> {
+/// Theil–Sen line through `(i, ys[i])`, evaluated at `at`.
+fn theil_sen_at(ys: &[f64], at: f64) -> Option<f64> {
     let n = ys.len();
     if n < 3 {
         return None;
@@ -205,7 +215,7 @@ fn theil_sen_next(ys: &[f64]) -> Option<f64> {
         .enumerate()
         .map(|(i, y)| y - slope * i as f64)
         .collect();
-    Some(median(&mut icepts) + slope * n as f64)
+    Some(median(&mut icepts) + slope * at)
 }
 
 #[cfg(test)]
@@ -215,9 +225,9 @@ mod tests {
     #[test]
     fn theil_sen_extrapolates_a_line_and_ignores_an_outlier() {
         let mut ys: Vec<f64> = (0..10).map(|i| 2.0 + 0.5 * i as f64).collect();
-        assert!((theil_sen_next(&ys).unwrap() - 7.0).abs() < 1e-12);
+        assert!((theil_sen_at(&ys, 10.0).unwrap() - 7.0).abs() < 1e-12);
         ys[3] = 100.0;
-        assert!((theil_sen_next(&ys).unwrap() - 7.0).abs() < 1e-12);
+        assert!((theil_sen_at(&ys, 12.0).unwrap() - 8.0).abs() < 1e-12);
     }
 
     #[test]

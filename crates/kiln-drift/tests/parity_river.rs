@@ -19,16 +19,26 @@ fn reference() -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn indices(v: &Value) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 
 fn stream(r: &Value, name: &str) -> Vec<f64> {
     if name == "gauss_nodrift" {
-        return kiln_core::io::read_npy(data_dir().join("gauss_nodrift.npy")).unwrap().data;
+        return kiln_core::io::read_npy(data_dir().join("gauss_nodrift.npy"))
+            .unwrap()
+            .data;
     }
     match r["streams"].get(name) {
         Some(s) => floats(&s["data"]),
@@ -38,7 +48,9 @@ fn stream(r: &Value, name: &str) -> Vec<f64> {
 
 /// `river.binary.HDDM_A(two_sided_test=True)` -> the kiln detector with those settings.
 fn detector(label: &str) -> Option<AnyDetector> {
-    let label = label.trim_start_matches("river.").trim_start_matches("binary.");
+    let label = label
+        .trim_start_matches("river.")
+        .trim_start_matches("binary.");
     let (class, args) = label.split_once('(').unwrap();
     let kind = match class {
         "ADWIN" => DetectorKind::Adwin,
@@ -76,7 +88,10 @@ fn warning_indices(ranges: &Value, drifts: &[usize]) -> Vec<usize> {
     let drift: BTreeSet<usize> = drifts.iter().copied().collect();
     let mut out = Vec::new();
     for r in ranges.as_array().unwrap() {
-        let (a, b) = (r[0].as_u64().unwrap() as usize, r[1].as_u64().unwrap() as usize);
+        let (a, b) = (
+            r[0].as_u64().unwrap() as usize,
+            r[1].as_u64().unwrap() as usize,
+        );
         out.extend((a..=b).filter(|i| !drift.contains(i)));
     }
     out
@@ -124,7 +139,11 @@ fn every_exact_detector_matches_river_0261_exactly() {
         let (label, sname) = key.split_once(" on ").unwrap();
         let got = run(label, &stream(&r, sname));
         assert_eq!(got.drifts, indices(&expected["drift"]), "{key}: drifts");
-        assert_eq!(got.warnings, indices(&expected["warning"]), "{key}: warnings");
+        assert_eq!(
+            got.warnings,
+            indices(&expected["warning"]),
+            "{key}: warnings"
+        );
     }
     assert_eq!(runs.len(), 36);
 }
@@ -140,7 +159,11 @@ fn river_unit_test_cases_and_defaults() {
         }
         let xs = stream(&r, case["stream"].as_str().unwrap());
         let got = run(label, &xs);
-        assert_eq!(got.drifts, indices(&case["expected_by_river_tests"]), "{label}");
+        assert_eq!(
+            got.drifts,
+            indices(&case["expected_by_river_tests"]),
+            "{label}"
+        );
         checked += 1;
     }
     for (key, expected) in r["defaults_on_unit_test_streams"].as_object().unwrap() {
@@ -170,7 +193,12 @@ fn kswin_within_documented_tolerance() {
         let label = case["detector"].as_str().unwrap();
         if label.contains("KSWIN") {
             let first = indices(&case["expected_by_river_tests"])[0];
-            cases.push((label.into(), case["stream"].as_str().unwrap().into(), 1000, first));
+            cases.push((
+                label.into(),
+                case["stream"].as_str().unwrap().into(),
+                1000,
+                first,
+            ));
         }
     }
     assert_eq!(cases.len(), 3);

@@ -28,9 +28,11 @@ impl Ddm {
         Self {
             params,
             p: Mean::default(),
-            p_min: f64::NAN,
-            s_min: f64::NAN,
-            ps_min: f64::INFINITY,
+            // river starts `ps_min` at +inf (p_min/s_min unset); f64::MAX orders the same against
+            // finite values and survives JSON, and the first test after warm-up sets all three.
+            p_min: 0.0,
+            s_min: 0.0,
+            ps_min: f64::MAX,
             warning: false,
             drift: false,
             seen: 0,
@@ -52,7 +54,6 @@ impl Detector for Ddm {
         let n = self.p.n;
         let s_i = (p_i * (1.0 - p_i) / n).sqrt();
         if n > self.params.warm_start() as f64 {
-            // The first comparison is against +inf, so p_min/s_min are set before use.
             if p_i + s_i <= self.ps_min {
                 self.p_min = p_i;
                 self.s_min = s_i;

@@ -72,8 +72,9 @@ impl HddmW {
             s1_incr: s,
             s2_decr: s,
             s2_incr: s,
-            incr_cut: f64::INFINITY,
-            decr_cut: f64::NEG_INFINITY,
+            // river's +-inf; +-f64::MAX order the same against finite values and survive JSON.
+            incr_cut: f64::MAX,
+            decr_cut: f64::MIN,
             warning: false,
             drift: false,
             seen: 0,

@@ -107,23 +107,29 @@ mod rng_state {
     struct State {
         seed: [u8; 32],
         stream: u64,
-        word_pos: u128,
+        /// The 128-bit word position as (high, low) halves (serde_json has no u128 in tagged
+        /// enums).
+        word_pos: (u64, u64),
     }
 
     pub(super) fn serialize<S: Serializer>(rng: &KilnRng, s: S) -> Result<S::Ok, S::Error> {
         State {
             seed: rng.get_seed(),
             stream: rng.get_stream(),
-            word_pos: rng.get_word_pos(),
+            word_pos: split(rng.get_word_pos()),
         }
         .serialize(s)
+    }
+
+    fn split(w: u128) -> (u64, u64) {
+        ((w >> 64) as u64, w as u64)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<KilnRng, D::Error> {
         let st = State::deserialize(d)?;
         let mut rng = KilnRng::from_seed(st.seed);
         rng.set_stream(st.stream);
-        rng.set_word_pos(st.word_pos);
+        rng.set_word_pos((u128::from(st.word_pos.0) << 64) | u128::from(st.word_pos.1));
         Ok(rng)
     }
 }

@@ -31,7 +31,9 @@ impl PageHinkley {
             mean: Mean::default(),
             sum_up: 0.0,
             sum_down: 0.0,
-            min_up: f64::INFINITY,
+            // river starts at +inf; f64::MAX orders the same against finite sums and survives
+            // JSON.
+            min_up: f64::MAX,
             max_down: -1.0,
             drift: false,
             seen: 0,
