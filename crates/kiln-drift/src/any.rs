@@ -101,7 +101,8 @@ fn params_from<P: Serialize + DeserializeOwned + Default>(
     detector: &str,
     settings: &[(String, String)],
 ) -> Result<P> {
-    let defaults = serde_json::to_value(P::default()).map_err(|e| DriftError::invalid(detector, "-", &e.to_string()))?;
+    let defaults = serde_json::to_value(P::default())
+        .map_err(|e| DriftError::invalid(detector, "-", &e.to_string()))?;
     let known: Vec<String> = defaults
         .as_object()
         .map(|o| o.keys().cloned().collect())
@@ -134,17 +135,33 @@ impl AnyDetector {
     pub fn build(kind: DetectorKind, settings: &[(String, String)]) -> Result<Self> {
         let n = kind.name();
         Ok(match kind {
-            DetectorKind::Adwin => Self::Adwin(Adwin::new(params_from::<AdwinParams>(n, settings)?.check()?)),
+            DetectorKind::Adwin => Self::Adwin(Adwin::new(
+                params_from::<AdwinParams>(n, settings)?.check()?,
+            )),
             DetectorKind::PageHinkley => Self::PageHinkley(PageHinkley::new(
                 params_from::<PageHinkleyParams>(n, settings)?.check()?,
             )),
-            DetectorKind::Ddm => Self::Ddm(Ddm::new(params_from::<DdmParams>(n, settings)?.check()?)),
-            DetectorKind::Eddm => Self::Eddm(Eddm::new(params_from::<EddmParams>(n, settings)?.check()?)),
-            DetectorKind::HddmA => Self::HddmA(HddmA::new(params_from::<HddmAParams>(n, settings)?.check()?)),
-            DetectorKind::HddmW => Self::HddmW(HddmW::new(params_from::<HddmWParams>(n, settings)?.check()?)),
-            DetectorKind::Kswin => Self::Kswin(Kswin::new(params_from::<KswinParams>(n, settings)?.check()?)),
-            DetectorKind::Cusum => Self::Cusum(Cusum::new(params_from::<CusumParams>(n, settings)?.check()?)),
-            DetectorKind::Ewma => Self::Ewma(EwmaChart::new(params_from::<EwmaChartParams>(n, settings)?.check()?)),
+            DetectorKind::Ddm => {
+                Self::Ddm(Ddm::new(params_from::<DdmParams>(n, settings)?.check()?))
+            }
+            DetectorKind::Eddm => {
+                Self::Eddm(Eddm::new(params_from::<EddmParams>(n, settings)?.check()?))
+            }
+            DetectorKind::HddmA => Self::HddmA(HddmA::new(
+                params_from::<HddmAParams>(n, settings)?.check()?,
+            )),
+            DetectorKind::HddmW => Self::HddmW(HddmW::new(
+                params_from::<HddmWParams>(n, settings)?.check()?,
+            )),
+            DetectorKind::Kswin => Self::Kswin(Kswin::new(
+                params_from::<KswinParams>(n, settings)?.check()?,
+            )),
+            DetectorKind::Cusum => Self::Cusum(Cusum::new(
+                params_from::<CusumParams>(n, settings)?.check()?,
+            )),
+            DetectorKind::Ewma => Self::Ewma(EwmaChart::new(
+                params_from::<EwmaChartParams>(n, settings)?.check()?,
+            )),
             DetectorKind::LossMonitor => Self::LossMonitor(LossMonitor::new(
                 params_from::<LossMonitorParams>(n, settings)?.check()?,
             )),

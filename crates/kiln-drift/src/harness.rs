@@ -185,13 +185,17 @@ impl Contender {
     fn binary_only(&self) -> bool {
         matches!(
             self.kind,
-            Some(DetectorKind::Ddm | DetectorKind::Eddm | DetectorKind::HddmA | DetectorKind::HddmW)
+            Some(
+                DetectorKind::Ddm | DetectorKind::Eddm | DetectorKind::HddmA | DetectorKind::HddmW
+            )
         )
     }
     fn drifts(&self, xs: &[f64]) -> Result<Vec<usize>> {
         match self.kind {
             None => Ok(Vec::new()),
-            Some(k) => Ok(AnyDetector::build(k, &self.settings)?.update_many(xs)?.drifts),
+            Some(k) => Ok(AnyDetector::build(k, &self.settings)?
+                .update_many(xs)?
+                .drifts),
         }
     }
 }
@@ -395,7 +399,9 @@ fn delay_target(r: &BenchReport, det: &str, s: Scenario, max: f64, goal: &str) -
                 row.detected + row.missed,
                 row.runs_with_false_alarm
             ),
-            row.missed == 0 && row.runs_with_false_alarm == 0 && row.mean_delay.is_some_and(|d| d <= max),
+            row.missed == 0
+                && row.runs_with_false_alarm == 0
+                && row.mean_delay.is_some_and(|d| d <= max),
         ),
         None => ("not run".into(), false),
     };
@@ -431,10 +437,13 @@ fn targets(r: &BenchReport) -> Vec<Target> {
             "loss-curve +5 sigma jump: caught within 60 steps on average, no alarm during the decay (river ADWIN: 4 alarms during the decay; one-sided PH: 473 late)",
         ),
     ];
-    let fa = r.row("cusum", Scenario::Stationary).map(|row| row.false_alarms_per_1e5);
+    let fa = r
+        .row("cusum", Scenario::Stationary)
+        .map(|row| row.false_alarms_per_1e5);
     out.push(Target {
         name: "false alarms of cusum on stationary N(0,1)".into(),
-        goal: "< 1 false alarm per 10^5 samples at default settings (river Page-Hinkley: 65)".into(),
+        goal: "< 1 false alarm per 10^5 samples at default settings (river Page-Hinkley: 65)"
+            .into(),
         measured: fa.map_or("not run".into(), |f| format!("{f:.2} per 10^5")),
         met: fa.is_some_and(|f| f < 1.0),
     });

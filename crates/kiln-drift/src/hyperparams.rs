@@ -188,7 +188,11 @@ impl PageHinkleyParams {
         nonnegative("delta", self.delta)?;
         positive("threshold", self.threshold)?;
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(DriftError::invalid("alpha", self.alpha, "must be in (0, 1]"));
+            return Err(DriftError::invalid(
+                "alpha",
+                self.alpha,
+                "must be in (0, 1]",
+            ));
         }
         Ok(PageHinkleyValidParams(self))
     }
@@ -241,10 +245,18 @@ impl EddmParams {
     /// Validates the settings.
     pub fn check(self) -> Result<EddmValidParams> {
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(DriftError::invalid("alpha", self.alpha, "must be in (0, 1]"));
+            return Err(DriftError::invalid(
+                "alpha",
+                self.alpha,
+                "must be in (0, 1]",
+            ));
         }
         if !(self.beta > 0.0 && self.beta <= self.alpha) {
-            return Err(DriftError::invalid("beta", self.beta, "must be in (0, alpha]"));
+            return Err(DriftError::invalid(
+                "beta",
+                self.beta,
+                "must be in (0, alpha]",
+            ));
         }
         Ok(EddmValidParams(self))
     }
@@ -306,7 +318,11 @@ impl HddmWParams {
     pub fn check(self) -> Result<HddmWValidParams> {
         confidences(self.drift_confidence, self.warning_confidence)?;
         if !(self.lambda > 0.0 && self.lambda <= 1.0) {
-            return Err(DriftError::invalid("lambda", self.lambda, "must be in (0, 1]"));
+            return Err(DriftError::invalid(
+                "lambda",
+                self.lambda,
+                "must be in (0, 1]",
+            ));
         }
         Ok(HddmWValidParams(self))
     }
@@ -338,7 +354,11 @@ impl KswinParams {
         let min = self.stat_size.saturating_mul(2);
         at_least("window_size", self.window_size, min)?;
         if self.window_size > 1 << 24 {
-            return Err(DriftError::invalid("window_size", self.window_size, "must be <= 2^24"));
+            return Err(DriftError::invalid(
+                "window_size",
+                self.window_size,
+                "must be <= 2^24",
+            ));
         }
         Ok(KswinValidParams(self))
     }
@@ -446,7 +466,11 @@ impl EwmaChartParams {
     /// Validates the settings.
     pub fn check(self) -> Result<EwmaChartValidParams> {
         if !(self.lambda > 0.0 && self.lambda <= 1.0) {
-            return Err(DriftError::invalid("lambda", self.lambda, "must be in (0, 1]"));
+            return Err(DriftError::invalid(
+                "lambda",
+                self.lambda,
+                "must be in (0, 1]",
+            ));
         }
         positive("width", self.width)?;
         if !(self.warning_fraction > 0.0 && self.warning_fraction <= 1.0) {
@@ -527,7 +551,11 @@ impl LossMonitorParams {
     /// Validates the settings.
     pub fn check(self) -> Result<LossMonitorValidParams> {
         if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(DriftError::invalid("alpha", self.alpha, "must be in (0, 1]"));
+            return Err(DriftError::invalid(
+                "alpha",
+                self.alpha,
+                "must be in (0, 1]",
+            ));
         }
         at_least("fit_window", self.fit_window, 3)?;
         at_least("scale_window", self.scale_window, 5)?;

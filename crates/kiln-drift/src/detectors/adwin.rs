@@ -103,7 +103,8 @@ impl Window {
         self.width -= n;
         self.total -= u;
         let mu_window = self.total / self.width;
-        self.variance -= v + n * self.width * (mu - mu_window) * (mu - mu_window) / (n + self.width);
+        self.variance -=
+            v + n * self.width * (mu - mu_window) * (mu - mu_window) / (n + self.width);
         self.rows[last].drop_front(1);
         if self.rows[last].len == 0 {
             self.rows.pop();
@@ -209,7 +210,11 @@ impl Detector for Adwin {
         }
         self.window.insert(x, self.params.max_buckets() as usize);
         self.drift = self.window.detect(&self.params);
-        Ok(if self.drift { Signal::Drift } else { Signal::None })
+        Ok(if self.drift {
+            Signal::Drift
+        } else {
+            Signal::None
+        })
     }
     fn reset(&mut self) {
         *self = Self::new(self.params.clone());

@@ -87,7 +87,11 @@ impl Detector for Kswin {
         .unwrap_or((0.0, 1.0));
         self.p_value = p;
         self.drift = p <= self.params.alpha() && stat > 0.1;
-        Ok(if self.drift { Signal::Drift } else { Signal::None })
+        Ok(if self.drift {
+            Signal::Drift
+        } else {
+            Signal::None
+        })
     }
     fn reset(&mut self) {
         *self = Self::new(self.params.clone());

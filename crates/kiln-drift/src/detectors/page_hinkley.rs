@@ -70,7 +70,11 @@ impl Detector for PageHinkley {
             let mode = p.mode();
             self.drift = (mode.up() && up > p.threshold()) || (mode.down() && down > p.threshold());
         }
-        Ok(if self.drift { Signal::Drift } else { Signal::None })
+        Ok(if self.drift {
+            Signal::Drift
+        } else {
+            Signal::None
+        })
     }
     fn reset(&mut self) {
         *self = Self::new(self.params.clone());
