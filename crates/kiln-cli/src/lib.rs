@@ -77,7 +77,7 @@ enum Command {
     /// DP-SGD and (epsilon, delta) accounting.
     Privacy(commands::privacy::Args),
     /// Concept-drift detection on loss streams.
-    Drift(commands::area::Pending),
+    Drift(commands::drift::Args),
     /// Training dynamics experiments.
     Dynamics(commands::area::Pending),
     /// Run the experiments behind each area and write a report with plots.
@@ -122,7 +122,7 @@ where
         Command::Pinn(a) => commands::pinn::run(&a, &globals),
         Command::Motifs(p) => p.run("motifs"),
         Command::Privacy(a) => commands::privacy::run(&a, &globals),
-        Command::Drift(p) => p.run("drift"),
+        Command::Drift(a) => commands::drift::run(&a, &globals),
         Command::Dynamics(p) => p.run("dynamics"),
         Command::Reproduce(a) => commands::reproduce::run(&a, &globals, err),
         Command::Backends => commands::backends::run(&globals),
