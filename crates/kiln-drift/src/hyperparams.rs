@@ -398,7 +398,7 @@ impl CusumParams {
     /// Validates the settings.
     pub fn check(self) -> Result<CusumValidParams> {
         nonnegative("k", self.k)?;
-        if !(finite("arl0", self.arl0)? > 1.0) {
+        if finite("arl0", self.arl0)? <= 1.0 {
             return Err(DriftError::invalid("arl0", self.arl0, "must be > 1"));
         }
         if let Some(h) = self.threshold {
@@ -562,7 +562,7 @@ impl LossMonitorParams {
         at_least("warmup", self.warmup, 5)?;
         nonnegative("k", self.k)?;
         positive("threshold", self.threshold)?;
-        if !(finite("clip", self.clip)? > self.k) {
+        if finite("clip", self.clip)? <= self.k {
             return Err(DriftError::invalid("clip", self.clip, "must be > k"));
         }
         for (name, v) in [

@@ -79,7 +79,7 @@ fn reactions_act_and_are_logged() {
     assert_eq!(log[1].optimizer_steps, 3);
     assert_ne!(weights(&model), saved);
     assert_eq!(
-        serde_json::to_value(&log[1].actions[2]).unwrap()["action"],
+        serde_json::to_value(log[1].actions[2]).unwrap()["action"],
         "retrain_recent"
     );
 }

@@ -8,62 +8,60 @@ use crate::errors::Result;
 use crate::hyperparams::AdwinValidParams;
 use crate::signal::{Detector, Signal, check_finite};
 
-/// One row of the exponential histogram: up to `max_buckets + 1` summaries of `2^row` samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Row {
-    len: usize,
-    totals: Vec<f64>,
-    variances: Vec<f64>,
-}
-
-impl Row {
-    fn new(max_buckets: usize) -> Self {
-        Self {
-            len: 0,
-            totals: vec![0.0; max_buckets + 1],
-            variances: vec![0.0; max_buckets + 1],
-        }
-    }
-    fn push(&mut self, total: f64, variance: f64) {
-        self.totals[self.len] = total;
-        self.variances[self.len] = variance;
-        self.len += 1;
-    }
-    /// Drops the `k` oldest summaries.
-    fn drop_front(&mut self, k: usize) {
-        self.totals.copy_within(k..self.len, 0);
-        self.variances.copy_within(k..self.len, 0);
-        self.len -= k;
-        for i in self.len..self.len + k {
-            self.totals[i] = 0.0;
-            self.variances[i] = 0.0;
-        }
-    }
-}
-
-/// The adaptive window itself (what river calls `AdaptiveWindowing`).
+/// The adaptive window (river's `AdaptiveWindowing`): an exponential histogram whose row `r`
+/// holds up to `max_buckets + 1` summaries (total, variance) of `2^r` samples each, oldest
+/// first, stored flat (`stride = max_buckets + 1` slots per row) for cache locality.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Window {
     total: f64,
     variance: f64,
     width: f64,
     tick: u64,
-    rows: Vec<Row>,
+    stride: usize,
+    lens: Vec<usize>,
+    totals: Vec<f64>,
+    variances: Vec<f64>,
 }
 
 impl Window {
     fn new(max_buckets: usize) -> Self {
+        let stride = max_buckets + 1;
         Self {
             total: 0.0,
             variance: 0.0,
             width: 0.0,
             tick: 0,
-            rows: vec![Row::new(max_buckets)],
+            stride,
+            lens: vec![0],
+            totals: vec![0.0; stride],
+            variances: vec![0.0; stride],
         }
     }
 
+    fn push(&mut self, row: usize, total: f64, variance: f64) {
+        if row == self.lens.len() {
+            self.lens.push(0);
+            self.totals.resize(self.totals.len() + self.stride, 0.0);
+            self.variances
+                .resize(self.variances.len() + self.stride, 0.0);
+        }
+        let i = row * self.stride + self.lens[row];
+        self.totals[i] = total;
+        self.variances[i] = variance;
+        self.lens[row] += 1;
+    }
+
+    /// Drops the `k` oldest summaries of `row`.
+    fn drop_front(&mut self, row: usize, k: usize) {
+        let base = row * self.stride;
+        let len = self.lens[row];
+        self.totals.copy_within(base + k..base + len, base);
+        self.variances.copy_within(base + k..base + len, base);
+        self.lens[row] = len - k;
+    }
+
     fn insert(&mut self, x: f64, max_buckets: usize) {
-        self.rows[0].push(x, 0.0);
+        self.push(0, x, 0.0);
         self.width += 1.0;
         if self.width > 1.0 {
             let d = x - self.total / (self.width - 1.0);
@@ -76,18 +74,16 @@ impl Window {
     /// Merges the two oldest summaries of every overflowing row into the next row.
     fn compress(&mut self, max_buckets: usize) {
         let mut row = 0;
-        while self.rows[row].len == max_buckets + 1 {
+        while self.lens[row] == max_buckets + 1 {
             let size = (1u64 << row) as f64;
-            let r = &self.rows[row];
-            let (t0, t1, v0, v1) = (r.totals[0], r.totals[1], r.variances[0], r.variances[1]);
+            let b = row * self.stride;
+            let (t0, t1) = (self.totals[b], self.totals[b + 1]);
+            let (v0, v1) = (self.variances[b], self.variances[b + 1]);
             let (mu0, mu1) = (t0 / size, t1 / size);
             let v = v0 + v1 + size * size * (mu0 - mu1) * (mu0 - mu1) / (size + size);
-            if row + 1 == self.rows.len() {
-                self.rows.push(Row::new(max_buckets));
-            }
-            self.rows[row + 1].push(t0 + t1, v);
-            self.rows[row].drop_front(2);
-            if self.rows[row + 1].len <= max_buckets {
+            self.push(row + 1, t0 + t1, v);
+            self.drop_front(row, 2);
+            if self.lens[row + 1] <= max_buckets {
                 break;
             }
             row += 1;
@@ -96,48 +92,50 @@ impl Window {
 
     /// Drops the oldest summary (from the last row).
     fn delete_oldest(&mut self) {
-        let last = self.rows.len() - 1;
+        let last = self.lens.len() - 1;
         let n = (1u64 << last) as f64;
-        let (u, v) = (self.rows[last].totals[0], self.rows[last].variances[0]);
+        let b = last * self.stride;
+        let (u, v) = (self.totals[b], self.variances[b]);
         let mu = u / n;
         self.width -= n;
         self.total -= u;
         let mu_window = self.total / self.width;
         self.variance -=
             v + n * self.width * (mu - mu_window) * (mu - mu_window) / (n + self.width);
-        self.rows[last].drop_front(1);
-        if self.rows[last].len == 0 {
-            self.rows.pop();
+        self.drop_front(last, 1);
+        if self.lens[last] == 0 {
+            self.lens.pop();
+            self.totals.truncate(b);
+            self.variances.truncate(b);
         }
     }
 
-    fn cut(&self, n0: f64, n1: f64, delta_mean: f64, p: &AdwinValidParams) -> bool {
-        let m = f64::from(p.min_window_length());
-        let delta_prime = (2.0 * self.width.ln() / p.delta()).ln();
-        let m_recip = 1.0 / (n0 - m + 1.0) + 1.0 / (n1 - m + 1.0);
-        let epsilon = (2.0 * m_recip * (self.variance / self.width) * delta_prime).sqrt()
-            + 2.0 / 3.0 * delta_prime * m_recip;
-        delta_mean.abs() > epsilon
-    }
-
     /// Checks every cut (oldest to newest); on a significant one drops the oldest summary and
-    /// checks again.
+    /// checks again. The cut test is river's
+    /// `|mu0 - mu1| > sqrt(2 m var/n dp) + 2/3 dp m`, `dp = ln(2 ln(n) / delta)`,
+    /// `m = 1/(n0-M+1) + 1/(n1-M+1)`, with `dp` and `var/n` computed once per pass (they only
+    /// change when the window does), which gives the same values.
     fn detect(&mut self, p: &AdwinValidParams) -> bool {
         self.tick += 1;
         let mut change = false;
-        if self.tick % u64::from(p.clock()) != 0 || self.width <= f64::from(p.grace_period()) {
+        if !self.tick.is_multiple_of(u64::from(p.clock()))
+            || self.width <= f64::from(p.grace_period())
+        {
             return false;
         }
         let min_len = f64::from(p.min_window_length());
         let mut again = true;
         while again {
             again = false;
+            let delta_prime = (2.0 * self.width.ln() / p.delta()).ln();
+            let var_n = self.variance / self.width;
             let (mut n0, mut n1, mut u0, mut u1) = (0.0, self.width, 0.0, self.total);
-            'rows: for row in (0..self.rows.len()).rev() {
+            'rows: for row in (0..self.lens.len()).rev() {
                 let size = (1u64 << row) as f64;
-                let len = self.rows[row].len;
+                let len = self.lens[row];
+                let b = row * self.stride;
                 for k in 0..len {
-                    let t = self.rows[row].totals[k];
+                    let t = self.totals[b + k];
                     n0 += size;
                     n1 -= size;
                     u0 += t;
@@ -145,8 +143,14 @@ impl Window {
                     if row == 0 && k + 1 == len {
                         break 'rows;
                     }
+                    if n1 < min_len || n0 < min_len {
+                        continue;
+                    }
                     let delta_mean = u0 / n0 - u1 / n1;
-                    if n1 >= min_len && n0 >= min_len && self.cut(n0, n1, delta_mean, p) {
+                    let m_recip = 1.0 / (n0 - min_len + 1.0) + 1.0 / (n1 - min_len + 1.0);
+                    let epsilon = (2.0 * m_recip * var_n * delta_prime).sqrt()
+                        + 2.0 / 3.0 * delta_prime * m_recip;
+                    if delta_mean.abs() > epsilon {
                         again = true;
                         change = true;
                         if self.width > 0.0 {

@@ -214,7 +214,7 @@ fn run_strategy(
         match strategy {
             Strategy::None => {}
             Strategy::Periodic => {
-                if (t + 1 - s.initial) % s.period == 0 {
+                if (t + 1 - s.initial).is_multiple_of(s.period) {
                     let from = (t + 1).saturating_sub(s.window);
                     adapter.reset_optimizer();
                     adapter.restart_schedule();
