@@ -127,6 +127,19 @@ fn detect_runs_every_detector_and_ignores_the_backend() {
         "{}",
         r.json
     );
+    // Each drift comes with the monitor's estimated change point.
+    let drifts = indices(&r.json["drifts"]);
+    let cps = r.json["change_points"].as_array().unwrap();
+    assert_eq!(cps.len(), drifts.len());
+    let i = drifts
+        .iter()
+        .position(|&i| (1000..1060).contains(&i))
+        .unwrap();
+    let cp = cps[i].as_u64().unwrap();
+    assert!((995..=drifts[i]).contains(&cp), "change point {cp}");
+    // Detectors without an estimate give null.
+    let r = run_json(&["drift", "detect", "--detector", "adwin", "--input", &s1]);
+    assert_eq!(r.json["change_points"], serde_json::json!([null]));
     // A backend this build lacks (as a global KILN_BACKEND would name it) does not matter.
     let r = run_json(&[
         "--backend",

@@ -78,6 +78,17 @@ impl std::str::FromStr for DetectorKind {
     }
 }
 
+/// The signals of a stream with the estimated change point of each drift.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamReport {
+    /// Drift and warning indices.
+    #[serde(flatten)]
+    pub detections: crate::signal::Detections,
+    /// For each drift, in order, the estimated change point (`None` where the detector gives
+    /// none).
+    pub change_points: Vec<Option<u64>>,
+}
+
 /// Any detector, for run-time choice and for checkpointing without knowing the type.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "detector", rename_all = "kebab-case")]
@@ -166,6 +177,36 @@ impl AnyDetector {
                 params_from::<LossMonitorParams>(n, settings)?.check()?,
             )),
         })
+    }
+
+    /// The estimated change point (0-based index) of the last drift, for the detectors that
+    /// estimate one ([`Cusum`], [`LossMonitor`]).
+    pub fn change_point(&self) -> Option<u64> {
+        match self {
+            Self::Cusum(d) => d.change_point(),
+            Self::LossMonitor(d) => d.last_alarm().map(|a| a.change_point),
+            _ => None,
+        }
+    }
+
+    /// Runs the stream like [`Detector::update_many`] and also collects, for each drift, the
+    /// estimated change point (`None` for detectors without one).
+    pub fn run_stream(&mut self, xs: &[f64]) -> Result<StreamReport> {
+        if xs.is_empty() {
+            return Err(kiln_core::KilnError::Empty("drift stream".into()).into());
+        }
+        let mut out = StreamReport::default();
+        for (i, &x) in xs.iter().enumerate() {
+            match self.update(x)? {
+                Signal::Drift => {
+                    out.detections.drifts.push(i);
+                    out.change_points.push(self.change_point());
+                }
+                Signal::Warning => out.detections.warnings.push(i),
+                Signal::None => {}
+            }
+        }
+        Ok(out)
     }
 
     fn inner(&mut self) -> &mut dyn Detector {

@@ -34,7 +34,7 @@ pub mod actions;
 #[cfg(feature = "burn")]
 pub mod experiment;
 
-pub use any::{AnyDetector, DetectorKind};
+pub use any::{AnyDetector, DetectorKind, StreamReport};
 pub use detectors::adwin::Adwin;
 pub use detectors::cusum::Cusum;
 pub use detectors::ddm::Ddm;

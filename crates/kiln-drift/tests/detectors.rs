@@ -434,3 +434,20 @@ fn cusum_reports_a_change_point() {
     let cp = c.change_point().unwrap();
     assert!((1985..=first as u64).contains(&cp), "change point {cp}");
 }
+
+#[test]
+fn run_stream_pairs_each_drift_with_its_change_point() {
+    let xs = stream(DetectorKind::Cusum, 5, 4000);
+    let r = build(DetectorKind::Cusum).run_stream(&xs).unwrap();
+    assert_eq!(r.change_points.len(), r.detections.drifts.len());
+    let i = r.detections.drifts.iter().position(|&d| d >= 2000).unwrap();
+    let cp = r.change_points[i].unwrap() as usize;
+    assert!((1990..=r.detections.drifts[i]).contains(&cp), "{cp}");
+    assert_eq!(
+        r.detections,
+        build(DetectorKind::Cusum).update_many(&xs).unwrap()
+    );
+    let r = build(DetectorKind::Adwin).run_stream(&xs).unwrap();
+    assert!(r.change_points.iter().all(Option::is_none));
+    assert!(build(DetectorKind::Adwin).run_stream(&[]).is_err());
+}

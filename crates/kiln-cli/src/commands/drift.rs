@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use kiln_core::KilnError;
 use kiln_drift::harness::{BenchConfig, BenchReport, bench};
-use kiln_drift::{AnyDetector, Detector, DetectorKind, DriftError};
+use kiln_drift::{AnyDetector, DetectorKind, DriftError};
 use serde_json::json;
 
 use crate::Globals;
@@ -89,12 +89,14 @@ fn detect(a: &DetectArgs, globals: &Globals) -> CmdResult {
     }
     let stream = kiln_core::io::read_csv_column(&a.input)?;
     let mut detector = AnyDetector::build(kind, &settings).map_err(err)?;
-    let found = detector.update_many(&stream).map_err(err)?;
+    let report = detector.run_stream(&stream).map_err(err)?;
+    let found = &report.detections;
     let j = json!({
         "detector": kind.name(),
         "samples": stream.len(),
         "drifts": found.drifts,
         "warnings": found.warnings,
+        "change_points": report.change_points,
     });
     let human = format!(
         "{}: {} samples, {} drifts at {:?}, {} warnings",
