@@ -451,3 +451,16 @@ fn run_stream_pairs_each_drift_with_its_change_point() {
     assert!(r.change_points.iter().all(Option::is_none));
     assert!(build(DetectorKind::Adwin).run_stream(&[]).is_err());
 }
+
+#[test]
+fn a_tampered_adwin_state_is_rejected() {
+    let mut d = Adwin::new(AdwinParams::new().check().unwrap());
+    d.update_many(&stream(DetectorKind::Adwin, 1, 300)).unwrap();
+    let mut v = serde_json::to_value(&d).unwrap();
+    assert!(serde_json::from_value::<Adwin>(v.clone()).is_ok());
+    v["window"]["lens"][0] = serde_json::json!(99);
+    assert!(serde_json::from_value::<Adwin>(v.clone()).is_err());
+    let mut v = serde_json::to_value(&d).unwrap();
+    v["params"]["max_buckets"] = serde_json::json!(7);
+    assert!(serde_json::from_value::<Adwin>(v).is_err());
+}

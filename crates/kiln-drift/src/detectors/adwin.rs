@@ -24,6 +24,19 @@ struct Window {
 }
 
 impl Window {
+    /// Whether a deserialized window is shaped as `max_buckets` requires (so updates cannot
+    /// index outside it).
+    fn consistent(&self, max_buckets: usize) -> bool {
+        self.stride == max_buckets + 1
+            && !self.lens.is_empty()
+            && self.lens.iter().all(|&l| l <= self.stride)
+            && self.lens.len().checked_mul(self.stride) == Some(self.totals.len())
+            && self.totals.len() == self.variances.len()
+            && self.lens.len() < 64
+    }
+}
+
+impl Window {
     fn new(max_buckets: usize) -> Self {
         let stride = max_buckets + 1;
         Self {
@@ -169,11 +182,36 @@ impl Window {
 /// that do not differ significantly; a significant cut drops the old part and signals drift.
 /// No warning zone. Parity with river's `drift.ADWIN` is exact (see the crate README).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "AdwinState")]
 pub struct Adwin {
     params: AdwinValidParams,
     window: Window,
     drift: bool,
     seen: u64,
+}
+
+/// A serialized [`Adwin`], checked before it becomes one.
+#[derive(Deserialize)]
+struct AdwinState {
+    params: AdwinValidParams,
+    window: Window,
+    drift: bool,
+    seen: u64,
+}
+
+impl TryFrom<AdwinState> for Adwin {
+    type Error = String;
+    fn try_from(s: AdwinState) -> Result<Self, String> {
+        if !s.window.consistent(s.params.max_buckets() as usize) {
+            return Err("ADWIN state: window shape does not match max_buckets".into());
+        }
+        Ok(Self {
+            params: s.params,
+            window: s.window,
+            drift: s.drift,
+            seen: s.seen,
+        })
+    }
 }
 
 impl Adwin {
