@@ -90,19 +90,36 @@ impl ReactionPolicy {
     }
 }
 
-/// An exponentially decaying learning rate `max(floor, base * decay^t)`, `t` the optimizer
-/// steps since the last restart.
+/// Unchecked settings of an [`LrSchedule`]: `lr_t = max(floor, base * decay^t)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct LrSchedule {
+pub struct LrScheduleParams {
     base: f64,
     decay: f64,
     floor: f64,
-    t: u64,
 }
 
-impl LrSchedule {
+impl LrScheduleParams {
+    /// A constant rate `base` (decay 1, floor 0).
+    pub fn new(base: f64) -> Self {
+        Self {
+            base,
+            decay: 1.0,
+            floor: 0.0,
+        }
+    }
+    /// Multiplies the rate by `decay` per optimizer step.
+    pub fn decay(mut self, decay: f64) -> Self {
+        self.decay = decay;
+        self
+    }
+    /// Never goes below `floor`.
+    pub fn floor(mut self, floor: f64) -> Self {
+        self.floor = floor;
+        self
+    }
     /// Checks `base > 0`, `decay` in (0, 1], `0 <= floor <= base`.
-    pub fn new(base: f64, decay: f64, floor: f64) -> Result<Self> {
+    pub fn check(self) -> Result<LrSchedule> {
+        let Self { base, decay, floor } = self;
         if !(base.is_finite() && base > 0.0) {
             return Err(DriftError::invalid("base", base, "must be finite and > 0"));
         }
@@ -112,13 +129,26 @@ impl LrSchedule {
         if !(floor >= 0.0 && floor <= base) {
             return Err(DriftError::invalid("floor", floor, "must be in [0, base]"));
         }
-        Ok(Self {
+        Ok(LrSchedule {
             base,
             decay,
             floor,
             t: 0,
         })
     }
+}
+
+/// An exponentially decaying learning rate `max(floor, base * decay^t)`, `t` the optimizer
+/// steps since the last restart (made by [`LrScheduleParams::check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LrSchedule {
+    base: f64,
+    decay: f64,
+    floor: f64,
+    t: u64,
+}
+
+impl LrSchedule {
     /// The current rate.
     pub fn lr(&self) -> f64 {
         (self.base * self.decay.powf(self.t as f64)).max(self.floor)

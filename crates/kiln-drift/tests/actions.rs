@@ -4,7 +4,7 @@ use kiln_core::burn::nn::{Linear, LinearConfig};
 use kiln_core::burn::optim::{AdamConfig, GradientsParams};
 use kiln_core::burn::tensor::Tensor;
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
-use kiln_drift::actions::{Action, Adapter, LrSchedule, ReactionPolicy};
+use kiln_drift::actions::{Action, Adapter, LrSchedule, LrScheduleParams, ReactionPolicy};
 use kiln_drift::{DriftError, Signal};
 
 fn weights(m: &Linear) -> Vec<f32> {
@@ -30,7 +30,11 @@ fn reactions_act_and_are_logged() {
             Action::RollBack,
             Action::RetrainRecent { epochs: 3 },
         ]);
-    let schedule = LrSchedule::new(0.1, 0.5, 0.01).unwrap();
+    let schedule = LrScheduleParams::new(0.1)
+        .decay(0.5)
+        .floor(0.01)
+        .check()
+        .unwrap();
     let mut a = Adapter::new(policy, AdamConfig::new(), schedule).unwrap();
     a.checkpoint(&model);
     let saved = weights(&model);
@@ -92,7 +96,7 @@ fn roll_back_without_a_checkpoint_is_skipped_and_logged() {
     let mut a = Adapter::new(
         policy,
         AdamConfig::new(),
-        LrSchedule::new(0.1, 1.0, 0.0).unwrap(),
+        LrScheduleParams::new(0.1).check().unwrap(),
     )
     .unwrap();
     let mut never = |m: Linear, _: &mut Adapter<Linear>, _: usize| Ok(m);
@@ -104,9 +108,9 @@ fn roll_back_without_a_checkpoint_is_skipped_and_logged() {
 #[test]
 fn bad_settings_are_errors() {
     let bad = |r: Result<LrSchedule, DriftError>| r.is_err();
-    assert!(bad(LrSchedule::new(0.0, 0.5, 0.0)));
-    assert!(bad(LrSchedule::new(0.1, 1.5, 0.0)));
-    assert!(bad(LrSchedule::new(0.1, 0.5, 0.2)));
+    assert!(bad(LrScheduleParams::new(0.0).check()));
+    assert!(bad(LrScheduleParams::new(0.1).decay(1.5).check()));
+    assert!(bad(LrScheduleParams::new(0.1).floor(0.2).check()));
     assert!(
         ReactionPolicy::none()
             .on_drift(vec![Action::RetrainRecent { epochs: 0 }])

@@ -22,7 +22,7 @@ use kiln_core::burn::tensor::{Device, Int, Tensor, TensorData};
 use kiln_core::seed::rng_stream;
 use kiln_core::{Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, convert, device};
 
-use crate::actions::{Action, Adapter, LrSchedule, ReactionPolicy};
+use crate::actions::{Action, Adapter, LrScheduleParams, ReactionPolicy};
 use crate::hyperparams::LossMonitorParams;
 use crate::monitor::LossMonitor;
 use crate::signal::{Detector, Signal};
@@ -184,7 +184,10 @@ fn run_strategy(
         ]),
         _ => ReactionPolicy::none(),
     };
-    let schedule = LrSchedule::new(s.lr, 0.995, s.lr / 10.0)?;
+    let schedule = LrScheduleParams::new(s.lr)
+        .decay(0.995)
+        .floor(s.lr / 10.0)
+        .check()?;
     let mut adapter = Adapter::new(policy, AdamConfig::new().with_epsilon(1e-8), schedule)?;
     model = train_on(
         model,
