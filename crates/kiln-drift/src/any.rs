@@ -226,8 +226,21 @@ impl AnyDetector {
 }
 
 impl Detector for AnyDetector {
+    #[inline]
     fn update(&mut self, x: f64) -> Result<Signal> {
-        self.inner().update(x)
+        // A static match (not `inner()`'s dyn call) so each detector's update inlines.
+        match self {
+            Self::Adwin(d) => d.update(x),
+            Self::PageHinkley(d) => d.update(x),
+            Self::Ddm(d) => d.update(x),
+            Self::Eddm(d) => d.update(x),
+            Self::HddmA(d) => d.update(x),
+            Self::HddmW(d) => d.update(x),
+            Self::Kswin(d) => d.update(x),
+            Self::Cusum(d) => d.update(x),
+            Self::Ewma(d) => d.update(x),
+            Self::LossMonitor(d) => d.update(x),
+        }
     }
     fn reset(&mut self) {
         self.inner().reset()
