@@ -40,6 +40,11 @@ pub fn registry() -> Vec<Entry> {
             run: kiln_norm::experiment::run,
         },
         Entry {
+            name: kiln_drift::experiment::NAME,
+            about: "drift: spam-rule changes; no adaptation vs periodic vs drift-triggered retraining",
+            run: kiln_drift::experiment::run,
+        },
+        Entry {
             name: kiln_ctc::experiment::NAME,
             about: "CTC: blank plateau with/without remedies, greedy vs beam vs beam+LM error rates",
             run: kiln_ctc::experiment::run,

@@ -77,8 +77,9 @@ enum Command {
     /// DP-SGD and (epsilon, delta) accounting.
     Privacy(commands::privacy::Args),
     /// Concept-drift detection on loss streams.
-    Drift(commands::area::Pending),
+    Drift(commands::drift::Args),
     /// Training dynamics: symmetry breaking, min-max games, mechanistic vs learned OOD.
+    /// Training dynamics experiments.
     Dynamics(commands::dynamics::Args),
     /// Run the experiments behind each area and write a report with plots.
     Reproduce(commands::reproduce::Args),
@@ -122,7 +123,7 @@ where
         Command::Pinn(a) => commands::pinn::run(&a, &globals),
         Command::Motifs(p) => p.run("motifs"),
         Command::Privacy(a) => commands::privacy::run(&a, &globals),
-        Command::Drift(p) => p.run("drift"),
+        Command::Drift(a) => commands::drift::run(&a, &globals),
         Command::Dynamics(a) => commands::dynamics::run(&a, &globals),
         Command::Reproduce(a) => commands::reproduce::run(&a, &globals, err),
         Command::Backends => commands::backends::run(&globals),

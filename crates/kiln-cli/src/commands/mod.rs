@@ -8,6 +8,7 @@ pub mod ctc_loss;
 pub mod dynamics;
 pub mod losses;
 pub mod norm;
+pub mod drift;
 pub mod pinn;
 pub mod privacy;
 pub mod reproduce;
