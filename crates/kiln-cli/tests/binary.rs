@@ -39,3 +39,34 @@ fn version_and_help_exit_0() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8(out.stdout).unwrap().contains("--quick"));
 }
+
+#[test]
+fn a_global_kiln_backend_does_not_break_commands_without_tensors() {
+    // KILN_BACKEND set for the whole shell (even to a backend this build lacks, or to a name
+    // kiln does not know) must not break a subcommand that uses no tensors.
+    for value in ["wgpu", "tpu"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args([
+                "--json",
+                "privacy",
+                "epsilon",
+                "--sampling-rate",
+                "0.01",
+                "--noise-multiplier",
+                "1.1",
+                "--steps",
+                "100",
+                "--delta",
+                "1e-5",
+            ])
+            .env("KILN_BACKEND", value)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "KILN_BACKEND={value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

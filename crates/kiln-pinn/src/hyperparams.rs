@@ -31,7 +31,7 @@ pub enum Engine {
     Auto,
     /// Jets on Burn tensors, gradient by Burn's autodiff.
     Burn,
-    /// The fused plain-Rust f64 engine ([`crate::fused`]); an error where it does not apply.
+    /// The fused plain-Rust f64 engine (one pass over the network per point, no tensors); an error where it does not apply.
     Fused,
 }
 
@@ -48,13 +48,20 @@ pub struct CausalParams {
     pub epsilon: f64,
 }
 
-/// Unchecked PINN hyperparameters with builder methods.
+/// Unchecked PINN hyperparameters with builder methods (serde: the unchecked form only; a
+/// deserialized value still goes through [`PinnParams::check`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PinnParams(PinnValidParams);
+#[serde(transparent)]
+pub struct PinnParams(Fields);
 
-/// Checked PINN hyperparameters.
+/// Checked PINN hyperparameters: only [`PinnParams::check`] makes them (no `Deserialize`, no
+/// public constructor).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct PinnValidParams(Fields);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PinnValidParams {
+struct Fields {
     hidden: Vec<usize>,
     activation: Activation,
     architecture: Architecture,
@@ -97,7 +104,7 @@ macro_rules! getter {
     ($(#[$m:meta])* $name:ident: $t:ty) => {
         $(#[$m])*
         pub fn $name(&self) -> $t {
-            self.$name.clone()
+            self.0.$name.clone()
         }
     };
 }
@@ -106,7 +113,7 @@ impl PinnParams {
     /// Defaults: 3 x 32 tanh MLP, 2000 Sobol collocation points, 2000 Adam steps at 1e-3 then
     /// up to 1000 L-BFGS iterations, f64.
     pub fn new() -> Self {
-        PinnParams(PinnValidParams {
+        PinnParams(Fields {
             hidden: vec![32, 32, 32],
             activation: Activation::Tanh,
             architecture: Architecture::Mlp,
@@ -158,7 +165,8 @@ impl PinnParams {
         tolerance_change: f64);
     setter!(/// Arithmetic precision of the network and loss.
         precision: Precision);
-    setter!(/// Seed for initialisation and sampling.
+    setter!(/// The run's one seed: network initialisation, collocation sampling, RAR candidates
+        /// and the observations of a built-in problem each draw from their own stream of it.
         seed: u64);
     setter!(/// Rebalance loss-term weights by gradient norms every this many Adam steps (0: off).
         balance_every: usize);
@@ -259,7 +267,7 @@ impl PinnParams {
         {
             return Err(KilnError::invalid("time_limit_s", t, "must be finite and > 0").into());
         }
-        Ok(p)
+        Ok(PinnValidParams(p))
     }
 }
 
@@ -307,7 +315,7 @@ impl PinnValidParams {
 
     /// Back to the unchecked builder (to change a field and check again).
     pub fn into_params(self) -> PinnParams {
-        PinnParams(self)
+        PinnParams(self.0)
     }
 }
 

@@ -79,7 +79,7 @@ impl Pinn {
             problem.domain.lo(),
             problem.domain.hi(),
             &mut pts_rng,
-        );
+        )?;
         let conditions = problem
             .conditions
             .iter()
@@ -275,7 +275,7 @@ fn refine(
     let domain = loss.problem().domain.clone();
     let dim = domain.dim();
     let cand =
-        crate::sampling::Sampler::Uniform.sample(r.candidates, domain.lo(), domain.hi(), rng);
+        crate::sampling::Sampler::Uniform.sample(r.candidates, domain.lo(), domain.hi(), rng)?;
     let res = loss.residual_at(theta, &cand)?;
     let mut order: Vec<usize> = (0..res.len()).collect();
     order.sort_by(|&a, &b| res[b].total_cmp(&res[a]));
@@ -307,7 +307,7 @@ pub fn solve(
     backend: BackendKind,
     progress: &dyn Progress,
 ) -> Result<(SolveReport, Pinn)> {
-    let problem = kind.build(options)?;
+    let problem = kind.build(options, params.seed())?;
     let mut pinn = Pinn::new(problem, params, backend)?;
     let train = pinn.train(progress)?;
     let eval = pinn.evaluate()?;

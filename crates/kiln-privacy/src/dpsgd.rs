@@ -23,33 +23,54 @@ use kiln_core::{KilnError, convert};
 use rand::Rng;
 
 use crate::errors::{PrivacyError, Result};
-use crate::event::{DpEvent, Ledger, check_delta, check_q, check_sigma};
+use crate::event::{BatchSampling, Ledger, check_delta, check_q, check_sigma};
 
-/// Unchecked DP-SGD settings.
-#[derive(Debug, Clone, PartialEq)]
+/// Unchecked DP-SGD settings (builder; each value named, none positional).
+///
+/// ```
+/// use kiln_privacy::dpsgd::DpSgdParams;
+/// let params = DpSgdParams::new()
+///     .clip_norm(1.0)
+///     .noise_multiplier(1.1)
+///     .sampling_rate(0.01)
+///     .check()?;
+/// assert_eq!(params.noise_multiplier(), 1.1);
+/// # Ok::<(), kiln_privacy::PrivacyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DpSgdParams {
-    clip_norm: f64,
-    noise_multiplier: f64,
-    sampling_rate: f64,
-    delta: f64,
+    clip_norm: Option<f64>,
+    noise_multiplier: Option<f64>,
+    sampling_rate: Option<f64>,
+    delta: Option<f64>,
     seed: u64,
 }
 
 impl DpSgdParams {
-    /// Settings with clipping norm `C`, noise multiplier `sigma` and sampling rate `q`
-    /// (delta 1e-5, seed 0 unless changed).
-    pub fn new(clip_norm: f64, noise_multiplier: f64, sampling_rate: f64) -> Self {
-        Self {
-            clip_norm,
-            noise_multiplier,
-            sampling_rate,
-            delta: 1e-5,
-            seed: 0,
-        }
+    /// Settings to fill in: the noise multiplier and the sampling rate have no default (a
+    /// missing one is an error from [`check`](Self::check)); the clipping norm defaults to 1
+    /// (Opacus's usual `max_grad_norm`), delta to 1e-5, the seed to 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Clipping norm C (> 0) of every per-example gradient.
+    pub fn clip_norm(mut self, clip_norm: f64) -> Self {
+        self.clip_norm = Some(clip_norm);
+        self
+    }
+    /// Noise multiplier sigma (> 0): noise std = sigma * C (Abadi et al. 2016).
+    pub fn noise_multiplier(mut self, sigma: f64) -> Self {
+        self.noise_multiplier = Some(sigma);
+        self
+    }
+    /// Poisson sampling rate q in (0, 1].
+    pub fn sampling_rate(mut self, q: f64) -> Self {
+        self.sampling_rate = Some(q);
+        self
     }
     /// Target delta for the running epsilon.
     pub fn delta(mut self, delta: f64) -> Self {
-        self.delta = delta;
+        self.delta = Some(delta);
         self
     }
     /// Seed of batch sampling and noise.
@@ -59,23 +80,51 @@ impl DpSgdParams {
     }
     /// Validates: `C > 0`, `sigma > 0`, `q` in (0, 1], `delta` in (0, 1).
     pub fn check(self) -> Result<DpSgdValidParams> {
-        if !(self.clip_norm.is_finite() && self.clip_norm > 0.0) {
+        let clip_norm = self.clip_norm.unwrap_or(1.0);
+        if !(clip_norm.is_finite() && clip_norm > 0.0) {
             return Err(PrivacyError::invalid(
                 "clip_norm",
-                self.clip_norm,
+                clip_norm,
                 "must be finite and > 0",
             ));
         }
-        check_sigma(self.noise_multiplier)?;
-        check_q(self.sampling_rate)?;
-        check_delta(self.delta)?;
-        Ok(DpSgdValidParams(self))
+        let noise_multiplier = self.noise_multiplier.ok_or_else(|| {
+            PrivacyError::invalid(
+                "noise_multiplier",
+                "missing",
+                "set it with .noise_multiplier(sigma)",
+            )
+        })?;
+        let sampling_rate = self.sampling_rate.ok_or_else(|| {
+            PrivacyError::invalid("sampling_rate", "missing", "set it with .sampling_rate(q)")
+        })?;
+        let delta = self.delta.unwrap_or(1e-5);
+        check_sigma(noise_multiplier)?;
+        check_q(sampling_rate)?;
+        check_delta(delta)?;
+        Ok(DpSgdValidParams(Valid {
+            clip_norm,
+            noise_multiplier,
+            sampling_rate,
+            delta,
+            seed: self.seed,
+        }))
     }
 }
 
-/// Checked DP-SGD settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DpSgdValidParams(DpSgdParams);
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+struct Valid {
+    clip_norm: f64,
+    noise_multiplier: f64,
+    sampling_rate: f64,
+    delta: f64,
+    seed: u64,
+}
+
+/// Checked DP-SGD settings (only [`DpSgdParams::check`] makes them).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct DpSgdValidParams(Valid);
 
 impl DpSgdValidParams {
     /// Clipping norm C.
@@ -332,7 +381,8 @@ impl DpSgd {
         let grads = self.noisy_gradients(&model, sum, dataset_size)?;
         let model = self.optimizer.step(lr, model, grads);
         self.ledger.record(
-            DpEvent::poisson_gaussian(self.params.sampling_rate(), self.params.noise_multiplier())?,
+            BatchSampling::poisson(self.params.sampling_rate())
+                .event(self.params.noise_multiplier())?,
             1,
         )?;
         let n = sum.norms.len();

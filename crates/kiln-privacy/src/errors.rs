@@ -43,6 +43,14 @@ pub enum PrivacyError {
         /// The event that conflicts with it.
         second: String,
     },
+    /// The accountant gives no finite epsilon at this delta.
+    #[error("the {accountant} accountant gives no finite epsilon: {reason}")]
+    NoFiniteEpsilon {
+        /// The accountant's name.
+        accountant: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// A PLD would need more memory than kiln allows for one distribution.
     #[error("PLD grid of {points} points exceeds the limit of {limit}: {hint}")]
     GridTooLarge {
@@ -80,13 +88,10 @@ impl From<PrivacyError> for KilnError {
                     message: e.to_string(),
                 }
             }
-            PrivacyError::Unreachable(m) => KilnError::invalid("target", "-", m),
-            PrivacyError::Unsupported { ref accountant, .. } => {
-                KilnError::invalid("accountant", accountant, e.to_string())
-            }
-            PrivacyError::MixedNeighbouring { .. } => {
-                KilnError::invalid("ledger", "mixed", e.to_string())
-            }
+            PrivacyError::Unreachable(_)
+            | PrivacyError::Unsupported { .. }
+            | PrivacyError::MixedNeighbouring { .. }
+            | PrivacyError::NoFiniteEpsilon { .. } => KilnError::input("privacy", e),
         }
     }
 }

@@ -4,22 +4,18 @@
 use kiln_core::burn::optim::SgdConfig;
 use kiln_core::seed::rng_stream;
 use kiln_core::{
-    Autodiff, ExperimentConfig, ExperimentReport, Figure, KilnError, Precision, device,
+    Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, device,
 };
 use rand::Rng;
 
 use crate::accountant::{AccountantKind, epsilon};
 use crate::audit::{Sampling, TrainingPlan, audit};
 use crate::dpsgd::{DpSgd, DpSgdParams, standard_normal};
-use crate::event::Ledger;
+use crate::event::{BatchSampling, Ledger};
 use crate::ghost::{Mlp, accuracy, clipped_sum_ghost};
 
 /// Name used by `kiln reproduce privacy`.
 pub const NAME: &str = "privacy";
-
-fn k(e: crate::PrivacyError) -> KilnError {
-    e.into()
-}
 
 /// Synthetic classification data: `classes` Gaussian blobs in `d` dimensions.
 fn blobs(n: usize, d: usize, classes: usize, seed: u64, stream: u64) -> (Vec<f32>, Vec<usize>) {
@@ -76,7 +72,11 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     for kind in kinds {
         let mut ys = Vec::new();
         for &n in &steps {
-            ys.push(epsilon(kind, &Ledger::dp_sgd(0.01, 1.1, n).map_err(k)?, delta).map_err(k)?);
+            ys.push(epsilon(
+                kind,
+                &Ledger::steps(&BatchSampling::poisson(0.01), 1.1, n)?,
+                delta,
+            )?);
             config.progress.inc(1);
         }
         fig = fig.with_series(kind.name(), steps.iter().map(|&s| s as f64).collect(), ys);
@@ -84,9 +84,9 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     report.figure(fig);
 
     // Abadi et al. 2016 setting, side by side.
-    let abadi = Ledger::dp_sgd(0.01, 4.0, 10_000).map_err(k)?;
+    let abadi = Ledger::steps(&BatchSampling::poisson(0.01), 4.0, 10_000)?;
     for kind in kinds {
-        let e = epsilon(kind, &abadi, delta).map_err(k)?;
+        let e = epsilon(kind, &abadi, delta)?;
         report.metric(
             format!("abadi_epsilon_{}", kind.name()),
             e,
@@ -119,12 +119,14 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     config.progress.message("DP-SGD training");
     for (si, &sigma) in sigmas.iter().enumerate() {
         dev.seed(config.seed + si as u64);
-        let mut model = Mlp::new(&[d, 32, classes], &dev).map_err(k)?;
-        let params = DpSgdParams::new(clip, sigma, q)
+        let mut model = Mlp::new(&[d, 32, classes], &dev)?;
+        let params = DpSgdParams::new()
+            .clip_norm(clip)
+            .noise_multiplier(sigma)
+            .sampling_rate(q)
             .delta(delta)
             .seed(config.seed.wrapping_add(1000 + si as u64))
-            .check()
-            .map_err(k)?;
+            .check()?;
         let mut opt = DpSgd::new(params, SgdConfig::new().init());
         for _ in 0..n_steps {
             let batch = opt.sample_batch(n_train);
@@ -133,12 +135,12 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
                 .flat_map(|&i| xtr[i * d..(i + 1) * d].iter().copied())
                 .collect();
             let by: Vec<usize> = batch.iter().map(|&i| ytr[i]).collect();
-            let sum = clipped_sum_ghost(&model, &bx, &by, clip, &dev).map_err(k)?;
-            model = opt.apply(model, lr, n_train, &sum).map_err(k)?.0;
+            let sum = clipped_sum_ghost(&model, &bx, &by, clip, &dev)?;
+            model = opt.apply(model, lr, n_train, &sum)?.0;
             config.progress.inc(1);
         }
-        let acc = accuracy(&model, &xte, &yte, &dev).map_err(k)?;
-        let eps = epsilon(AccountantKind::Pld, opt.ledger(), delta).map_err(k)?;
+        let acc = accuracy(&model, &xte, &yte, &dev)?;
+        let eps = epsilon(AccountantKind::Pld, opt.ledger(), delta)?;
         report.metric(
             format!("dpsgd_accuracy_sigma_{sigma}"),
             acc,
@@ -172,11 +174,10 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     };
     plan.claimed_epsilon = epsilon(
         AccountantKind::Rdp,
-        &Ledger::dp_sgd(0.01, 1.1, 60).map_err(k)?,
+        &Ledger::steps(&BatchSampling::poisson(0.01), 1.1, 60)?,
         delta,
-    )
-    .map_err(k)?;
-    let a = audit(&plan).map_err(k)?;
+    )?;
+    let a = audit(&plan.check()?)?;
     report
         .metric(
             "audit_claimed_epsilon",

@@ -45,6 +45,7 @@ fn ghost_norm_path_equals_microbatch_path_and_clips() {
     for clip in [0.05, 1.0, 100.0] {
         let slow = microbatch(&model, &x, &y, d, clip, &dev);
         let fast = clipped_sum_ghost(&model, &x, &y, clip, &dev).unwrap();
+        assert_eq!(slow.norms.len(), fast.norms.len());
         for (a, b) in slow.norms.iter().zip(&fast.norms) {
             assert!((a - b).abs() <= 1e-4 * a.max(1e-3), "norm {a} vs {b}");
         }
@@ -55,6 +56,7 @@ fn ghost_norm_path_equals_microbatch_path_and_clips() {
         for (id, s) in &slow.sums {
             let f = &fast.sums[id];
             let scale = s.iter().map(|v| v.abs()).fold(1e-6, f64::max);
+            assert_eq!(s.len(), f.len());
             for (a, b) in s.iter().zip(f) {
                 assert!((a - b).abs() <= 1e-4 * scale, "sum {a} vs {b}");
             }
@@ -67,7 +69,13 @@ fn noise_has_the_promised_variance() {
     let dev = dev();
     let model = Mlp::new(&[100, 100], &dev).unwrap(); // 10100 coordinates
     let (c, sigma, q, n) = (0.5, 2.0, 0.1, 1000);
-    let params = DpSgdParams::new(c, sigma, q).seed(7).check().unwrap();
+    let params = DpSgdParams::new()
+        .clip_norm(c)
+        .noise_multiplier(sigma)
+        .sampling_rate(q)
+        .seed(7)
+        .check()
+        .unwrap();
     let mut opt = DpSgd::new(params, SgdConfig::new().init());
     let grads = opt
         .noisy_gradients(&model, &ClippedSum::default(), n)
@@ -99,7 +107,13 @@ fn a_step_updates_model_and_ledger() {
     let (x, y) = data(50, d);
     let mut model = Mlp::new(&[d, 3], &dev).unwrap();
     let before = kiln_core::convert::to_vec_f64(&model.layers[0].weight.val()).unwrap();
-    let params = DpSgdParams::new(1.0, 1.0, 0.2).seed(2).check().unwrap();
+    let params = DpSgdParams::new()
+        .clip_norm(1.0)
+        .noise_multiplier(1.0)
+        .sampling_rate(0.2)
+        .seed(2)
+        .check()
+        .unwrap();
     let mut opt = DpSgd::new(params, SgdConfig::new().init());
     for _ in 0..3 {
         let (m, info) = opt
@@ -125,13 +139,39 @@ fn a_step_updates_model_and_ledger() {
 #[test]
 fn typed_errors_for_bad_settings_and_gradients() {
     let bad = [
-        DpSgdParams::new(1.0, 0.0, 0.1),
-        DpSgdParams::new(1.0, -1.0, 0.1),
-        DpSgdParams::new(1.0, 1.0, 0.0),
-        DpSgdParams::new(1.0, 1.0, 1.5),
-        DpSgdParams::new(0.0, 1.0, 0.1),
-        DpSgdParams::new(1.0, 1.0, 0.1).delta(1.0),
-        DpSgdParams::new(1.0, 1.0, 0.1).delta(0.0),
+        DpSgdParams::new()
+            .clip_norm(1.0)
+            .noise_multiplier(0.0)
+            .sampling_rate(0.1),
+        DpSgdParams::new()
+            .clip_norm(1.0)
+            .noise_multiplier(-1.0)
+            .sampling_rate(0.1),
+        DpSgdParams::new()
+            .clip_norm(1.0)
+            .noise_multiplier(1.0)
+            .sampling_rate(0.0),
+        DpSgdParams::new()
+            .clip_norm(1.0)
+            .noise_multiplier(1.0)
+            .sampling_rate(1.5),
+        DpSgdParams::new()
+            .clip_norm(0.0)
+            .noise_multiplier(1.0)
+            .sampling_rate(0.1),
+        DpSgdParams::new()
+            .clip_norm(1.0)
+            .noise_multiplier(1.0)
+            .sampling_rate(0.1)
+            .delta(1.0),
+        DpSgdParams::new()
+            .clip_norm(1.0)
+            .noise_multiplier(1.0)
+            .sampling_rate(0.1)
+            .delta(0.0),
+        // A noise multiplier or a sampling rate left out is an error, not a default.
+        DpSgdParams::new().clip_norm(1.0).sampling_rate(0.1),
+        DpSgdParams::new().clip_norm(1.0).noise_multiplier(1.0),
     ];
     for p in bad {
         assert!(

@@ -6,7 +6,7 @@ use kiln_pinn::{ProblemKind, ProblemOptions, presets};
 use serde_json::json;
 
 use crate::Globals;
-use crate::output::{CliError, CmdResult, Output};
+use crate::output::{CmdResult, Output};
 use crate::progress::Bar;
 
 /// Arguments of `kiln pinn`.
@@ -54,7 +54,8 @@ fn parse_precision(s: &str) -> Result<Precision, String> {
 }
 
 fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
-    let kind = ProblemKind::parse(&a.problem).map_err(|e| CliError::from(KilnError::from(e)))?;
+    let kind = ProblemKind::parse(&a.problem)?;
+    let backend = globals.backend()?;
     let mut params = presets::recommended(kind).seed(globals.seed);
     if let Some(n) = a.adam_steps {
         params = params.adam_steps(n);
@@ -71,18 +72,15 @@ fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
     if let Some(t) = a.time_limit {
         params = params.time_limit_s(Some(t));
     }
-    let params = params
-        .check()
-        .map_err(|e| CliError::from(KilnError::from(e)))?;
+    let params = params.check()?;
     let options = ProblemOptions {
         hard_constraints: !a.soft,
-        seed: globals.seed,
         ..ProblemOptions::default()
     };
     let bar = Bar::new("pinn", globals.json || globals.quiet);
-    let result = kiln_pinn::solve(kind, &options, &params, globals.backend(), &bar);
+    let result = kiln_pinn::solve(kind, &options, &params, backend, &bar);
     bar.finish();
-    let (report, _) = result.map_err(|e| CliError::from(KilnError::from(e)))?;
+    let (report, _) = result?;
     let t = &report.train;
     let json = json!({
         "problem": report.problem,
