@@ -16,7 +16,7 @@ fn loss_prints_per_sample_losses_and_gradient() {
         "target_lengths": [1, 2],
         "reduction": "none"
     });
-    let path = write_file(dir.path(), "case.json", &case.to_string());
+    let path = write_file(dir.path(), "case.json", case.to_string());
     let Ran { code, json: v, .. } = run_json(&["ctc", "loss", "--input", &path, "--grad"]);
     assert_eq!(code, 0, "{v}");
     let l0 = v["loss"][0].as_f64().unwrap();
@@ -28,7 +28,7 @@ fn loss_prints_per_sample_losses_and_gradient() {
     let mut zinf = case.clone();
     zinf["zero_infinity"] = json!(true);
     zinf["reduction"] = json!("sum");
-    let path = write_file(dir.path(), "z.json", &zinf.to_string());
+    let path = write_file(dir.path(), "z.json", zinf.to_string());
     let Ran { code, json: v, .. } = run_json(&["ctc", "loss", "--input", &path]);
     assert_eq!(code, 0);
     assert!((v["loss"].as_f64().unwrap() - l0).abs() < 1e-12);
@@ -59,7 +59,7 @@ fn loss_bad_input_exits_2() {
     c["reduction"] = json!("median");
     cases.push(c);
     for (i, c) in cases.iter().enumerate() {
-        let path = write_file(dir.path(), &format!("bad{i}.json"), &c.to_string());
+        let path = write_file(dir.path(), &format!("bad{i}.json"), c.to_string());
         let Ran { code, json: v, .. } = run_json(&["ctc", "loss", "--input", &path]);
         assert_eq!(code, 2, "case {i}: {v}");
         assert!(v["error"].is_string());

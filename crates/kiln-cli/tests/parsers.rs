@@ -17,7 +17,7 @@ const PLAN: &str = r#"{"dataset_size": 60000, "batch_size": 600, "epochs": 60,
 fn npy() -> Vec<u8> {
     let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }";
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');

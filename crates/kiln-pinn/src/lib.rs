@@ -57,7 +57,7 @@ pub mod solver;
 pub use activation::Activation;
 pub use dual::{Dual2, MAX_DIM};
 pub use errors::{PinnError, Result};
-pub use hyperparams::{CausalParams, Engine, PinnParams, PinnValidParams, RarParams};
+pub use hyperparams::{CausalParams, Engine, PinnParams, PinnValidParams, RarParams, TargetL2};
 pub use jet::{Channels, Jet, Needs};
 pub use network::Architecture;
 pub use optim::StopReason;

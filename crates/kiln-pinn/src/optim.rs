@@ -28,6 +28,9 @@ pub enum StopReason {
     LineSearchFailure,
     /// The wall-clock limit of the run was reached.
     TimeLimit,
+    /// The error against the reference solution reached the target
+    /// ([`crate::PinnParams::target_l2`]).
+    TargetReached,
     /// The phase was given zero steps.
     Skipped,
 }
@@ -42,6 +45,7 @@ impl StopReason {
             StopReason::ChangeTolerance => "change_tolerance",
             StopReason::LineSearchFailure => "line_search_failure",
             StopReason::TimeLimit => "time_limit",
+            StopReason::TargetReached => "target_reached",
             StopReason::Skipped => "skipped",
         }
     }
@@ -131,14 +135,15 @@ pub struct AdamSettings {
 }
 
 /// Adam (Kingma & Ba) on `theta` in place. `f32_params` keeps parameters representable in f32.
-/// `hook(step, theta)` runs before every step (loss balancing, resampling) and may change the
-/// oracle's state; `on_step` reports progress.
+/// `hook(step, theta)` runs before every step (loss balancing, resampling, a target check) and
+/// may change the oracle's state; it returns `true` to stop with [`StopReason::TargetReached`].
+/// `on_step` reports progress.
 pub fn adam(
     theta: &mut [f64],
     oracle: &mut Oracle<'_>,
     s: &AdamSettings,
     f32_params: bool,
-    hook: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+    hook: &mut dyn FnMut(usize, &[f64]) -> Result<bool>,
     on_step: &mut dyn FnMut(usize, f64),
 ) -> Result<PhaseOutcome> {
     let n = theta.len();
@@ -151,7 +156,10 @@ pub fn adam(
     };
     let mut steps = 0;
     for step in 0..s.steps {
-        hook(step, theta)?;
+        if hook(step, theta)? {
+            stop = StopReason::TargetReached;
+            break;
+        }
         let (f, g) = checked(oracle, theta, "adam", step)?;
         history.push(f);
         on_step(step, f);
@@ -601,7 +609,7 @@ mod tests {
             &mut oracle,
             &s,
             false,
-            &mut |_, _| Ok(()),
+            &mut |_, _| Ok(false),
             &mut |_, _| {},
         )
         .unwrap_err();
@@ -636,7 +644,7 @@ mod tests {
             &mut q,
             &s,
             false,
-            &mut |_, _| Ok(()),
+            &mut |_, _| Ok(false),
             &mut |_, _| {},
         )
         .unwrap();

@@ -144,7 +144,7 @@ impl Pinn {
         let cell = std::cell::RefCell::new(&mut self.loss);
         let adam_out = {
             let mut oracle = |t: &[f64]| cell.borrow().value_and_grad(t);
-            let mut hook = |step: usize, t: &[f64]| -> Result<()> {
+            let mut hook = |step: usize, t: &[f64]| -> Result<bool> {
                 let mut loss = cell.borrow_mut();
                 if p.balance_every() > 0 && step.is_multiple_of(p.balance_every()) {
                     rebalance(&mut loss, t)?;
@@ -155,7 +155,13 @@ impl Pinn {
                 {
                     refine(&mut loss, t, r, &mut rar_rng)?;
                 }
-                Ok(())
+                if let Some(target) = p.target_l2()
+                    && step > 0
+                    && step.is_multiple_of(target.every)
+                {
+                    return Ok(l2_error(&loss, t)? <= target.l2);
+                }
+                Ok(false)
             };
             let mut on_step = |_: usize, _: f64| progress.inc(1);
             adam(
@@ -174,13 +180,16 @@ impl Pinn {
                 return Err(e);
             }
         };
+        let target_reached = adam_out.stop_reason == StopReason::TargetReached;
         progress.message("l-bfgs");
         // Causal weights are constants of the gradient, so the weighted loss has no gradient
         // L-BFGS's line search could trust: they shape the Adam phase only.
         cell.borrow_mut().set_causal(None)?;
+        // Once the target is reached the run is over: time to target is what was asked.
+        let lbfgs_steps = if target_reached { 0 } else { p.lbfgs_steps() };
         let lbfgs_settings = LbfgsSettings {
-            max_iter: p.lbfgs_steps(),
-            max_eval: p.lbfgs_steps() * 5 / 4 + 1,
+            max_iter: lbfgs_steps,
+            max_eval: lbfgs_steps * 5 / 4 + 1,
             history: p.lbfgs_history(),
             tolerance_grad: p.tolerance_grad(),
             tolerance_change: p.tolerance_change(),
@@ -240,6 +249,24 @@ impl Pinn {
             reference,
         })
     }
+}
+
+/// Relative L2 error of the network at `theta` against the problem's reference solution.
+fn l2_error(loss: &PinnLoss, theta: &[f64]) -> Result<f64> {
+    let (points, reference) = loss.problem().evaluation_set();
+    let predicted = loss.predict(theta, &points)?;
+    if predicted.len() != reference.len() {
+        return Err(
+            kiln_core::KilnError::shape("prediction", reference.len(), predicted.len()).into(),
+        );
+    }
+    let (num, den) = predicted
+        .iter()
+        .zip(&reference)
+        .fold((0.0, 0.0), |(n, d), (p, r)| {
+            (n + (p - r) * (p - r), d + r * r)
+        });
+    Ok((num / den).sqrt())
 }
 
 /// Learning-rate annealing (Wang, Teng & Perdikaris 2021): weight of term i moves towards

@@ -53,7 +53,6 @@ fn benches(c: &mut Criterion) {
                     .unwrap(),
             )
             .unwrap()
-            .unwrap()
         })
     });
     let mut g = c.benchmark_group("pld");

@@ -2,7 +2,7 @@
 //! measure it against the exact or reference solution.
 
 use kiln_core::{KilnError, Precision};
-use kiln_pinn::{ProblemKind, ProblemOptions, presets};
+use kiln_pinn::{ProblemKind, ProblemOptions, TargetL2, presets};
 use serde_json::json;
 
 use crate::Globals;
@@ -47,6 +47,13 @@ struct SolveArgs {
     /// (default: the problem's preset).
     #[arg(long)]
     time_limit: Option<f64>,
+    /// Stop the first time the relative L2 error is at most this, checked every
+    /// --check-every Adam steps (time to target; L-BFGS does not run after it).
+    #[arg(long)]
+    target_l2: Option<f64>,
+    /// Adam steps between --target-l2 checks.
+    #[arg(long, default_value_t = 100, requires = "target_l2")]
+    check_every: usize,
 }
 
 fn parse_precision(s: &str) -> Result<Precision, String> {
@@ -71,6 +78,12 @@ fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
     }
     if let Some(t) = a.time_limit {
         params = params.time_limit_s(Some(t));
+    }
+    if let Some(l2) = a.target_l2 {
+        params = params.target_l2(Some(TargetL2 {
+            l2,
+            every: a.check_every,
+        }));
     }
     let params = params.check()?;
     let options = ProblemOptions {

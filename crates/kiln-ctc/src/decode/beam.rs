@@ -30,7 +30,7 @@ const ROOT: u32 = 0;
 const NO_LABEL: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
 
-/// A checked prefix beam search decoder (build it with [`BeamSearchParams`]).
+/// A checked prefix beam search decoder (built from [`crate::BeamSearchValidParams`]).
 ///
 /// ```
 /// use kiln_ctc::{Alphabet, BeamSearch, BeamSearchParams};
