@@ -233,11 +233,10 @@ pub fn clipped_sum_microbatch<M: Module>(
     Ok(sum)
 }
 
-/// Standard normal by Box-Muller (host side, so noise is reproducible from the seed alone).
+/// Standard normal draw on the host (kiln-core's shared `rand_distr` sampler), so noise is
+/// reproducible from the seed alone.
 pub fn standard_normal(rng: &mut impl Rng) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    kiln_core::numerics::standard_normal(rng)
 }
 
 /// Adds noise to the clipped sum, divides by the expected batch size and registers the

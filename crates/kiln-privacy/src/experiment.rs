@@ -3,9 +3,7 @@
 
 use kiln_core::burn::optim::SgdConfig;
 use kiln_core::seed::rng_stream;
-use kiln_core::{
-    Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, device,
-};
+use kiln_core::{Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, device};
 use rand::Rng;
 
 use crate::accountant::{AccountantKind, epsilon};
@@ -38,7 +36,6 @@ fn blobs(n: usize, d: usize, classes: usize, seed: u64, stream: u64) -> (Vec<f32
 
 /// Runs the experiment.
 pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
-    let quick = config.quick;
     let delta = 1e-5;
     let mut report = ExperimentReport::new(
         NAME,
@@ -51,6 +48,26 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
          and the audit of a plan whose epsilon was composed per epoch instead of per step.",
     );
 
+    accounting_curves(config, delta, &mut report)?;
+    dpsgd_accuracy(config, delta, &mut report)?;
+    audit_section(delta, &mut report)?;
+    report.note(
+        "Rerun: `cargo run --release -p kiln-cli -- reproduce privacy` (add `--quick` for the CI size). \
+         The accountants agree with dp_accounting 0.6 (RDP to 1e-6, PLD to 1e-3; see \
+         crates/kiln-privacy/tests/parity.rs). Training uses synthetic data, not MNIST: no \
+         dataset ships on this machine."
+            .to_string(),
+    );
+    Ok(report)
+}
+
+/// 1. Epsilon vs steps under the four accountants, and the Abadi et al. setting side by side.
+fn accounting_curves(
+    config: &ExperimentConfig,
+    delta: f64,
+    report: &mut ExperimentReport,
+) -> kiln_core::Result<()> {
+    let quick = config.quick;
     // 1. Epsilon vs steps under four accountants.
     let steps: Vec<u64> = if quick {
         vec![10, 100, 1000, 10_000]
@@ -94,8 +111,17 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             format!("q 0.01, sigma 4, 1e4 steps, delta 1e-5, {} accountant (paper: 1.26 moments accountant, 9.34 strong composition)", kind.name()),
         );
     }
+    Ok(())
+}
 
+/// 2. DP-SGD training of a small MLP on synthetic blobs: accuracy vs epsilon.
+fn dpsgd_accuracy(
+    config: &ExperimentConfig,
+    delta: f64,
+    report: &mut ExperimentReport,
+) -> kiln_core::Result<()> {
     // 2. DP-SGD training, accuracy vs epsilon.
+    let quick = config.quick;
     let (n_train, n_test, d, classes) = if quick {
         (600, 400, 8, 3)
     } else {
@@ -159,7 +185,11 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         )
         .with_series("DP-SGD (ghost-norm clipping)", eps_pts, acc_pts),
     );
+    Ok(())
+}
 
+/// 3. Audit of a wrongly accounted plan (composed once per epoch).
+fn audit_section(delta: f64, report: &mut ExperimentReport) -> kiln_core::Result<()> {
     // 3. Audit of a wrongly accounted plan: composed once per epoch.
     let mut plan = TrainingPlan {
         dataset_size: 60_000,
@@ -196,12 +226,5 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         "Audit of a plan (N 60000, batch 600, 60 epochs, sigma 1.1, Poisson): {}",
         a.verdict
     ));
-    report.note(
-        "Rerun: `cargo run --release -p kiln-cli -- reproduce privacy` (add `--quick` for the CI size). \
-         The accountants agree with dp_accounting 0.6 (RDP to 1e-6, PLD to 1e-3; see \
-         crates/kiln-privacy/tests/parity.rs). Training uses synthetic data, not MNIST: no \
-         dataset ships on this machine."
-            .to_string(),
-    );
-    Ok(report)
+    Ok(())
 }
