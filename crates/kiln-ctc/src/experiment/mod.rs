@@ -18,9 +18,7 @@ use std::sync::Arc;
 use kiln_core::burn::optim::{AdamConfig, GradientsParams};
 use kiln_core::burn::tensor::Tensor;
 use kiln_core::seed::rng_stream;
-use kiln_core::{
-    Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, convert, device,
-};
+use kiln_core::{Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, convert, device};
 
 use crate::decode::greedy::greedy_batch;
 use crate::monitor::{
@@ -420,52 +418,7 @@ fn report(setup: &Setup, logs: &[RunLog], config: &ExperimentConfig) -> Experime
         empty_fig =
             empty_fig.with_series(v.label, steps.clone(), series(|b| b.empty_output_fraction));
 
-        let (entry, exit) = match log.plateau() {
-            Some((a, b)) => (a as f64, b as f64),
-            None => (-1.0, -1.0),
-        };
-        let key = v.key;
-        report.metric(
-            format!("{key}_plateau_entry"),
-            entry,
-            "step",
-            format!(
-                "{}: first step whose greedy outputs are >= 95% empty (-1: never)",
-                v.label
-            ),
-        );
-        report.metric(
-            format!("{key}_plateau_exit"),
-            exit,
-            "step",
-            format!(
-                "{}: one past the last step in the plateau (-1: never entered; {} steps: never left)",
-                v.label, s.steps
-            ),
-        );
-        report.metric(
-            format!("{key}_final_loss"),
-            log.final_loss(),
-            "",
-            format!("{}: mean training loss of the last 10 steps", v.label),
-        );
-        for (d, name) in ["greedy", "beam", "beam_lm"].iter().enumerate() {
-            report.metric(
-                format!("{key}_cer_{name}"),
-                100.0 * log.errors[d].cer(),
-                "%",
-                format!(
-                    "{}: held-out character error rate, {name} decoding",
-                    v.label
-                ),
-            );
-            report.metric(
-                format!("{key}_wer_{name}"),
-                100.0 * log.errors[d].wer(),
-                "%",
-                format!("{}: held-out word error rate, {name} decoding", v.label),
-            );
-        }
+        variant_metrics(&mut report, v, log, s.steps);
     }
     report.metric(
         "lm_alpha",
@@ -511,6 +464,69 @@ fn report(setup: &Setup, logs: &[RunLog], config: &ExperimentConfig) -> Experime
     report.figure(cer_fig);
     report.figure(wer_fig);
 
+    add_notes(&mut report, setup, logs, config);
+    report
+}
+
+/// The metrics of one variant: plateau entry and exit, final loss, error rates per decoder.
+fn variant_metrics(report: &mut ExperimentReport, v: &Variant, log: &RunLog, total_steps: usize) {
+    let (entry, exit) = match log.plateau() {
+        Some((a, b)) => (a as f64, b as f64),
+        None => (-1.0, -1.0),
+    };
+    let key = v.key;
+    report.metric(
+        format!("{key}_plateau_entry"),
+        entry,
+        "step",
+        format!(
+            "{}: first step whose greedy outputs are >= 95% empty (-1: never)",
+            v.label
+        ),
+    );
+    report.metric(
+        format!("{key}_plateau_exit"),
+        exit,
+        "step",
+        format!(
+            "{}: one past the last step in the plateau (-1: never entered; {} steps: never left)",
+            v.label, total_steps
+        ),
+    );
+    report.metric(
+        format!("{key}_final_loss"),
+        log.final_loss(),
+        "",
+        format!("{}: mean training loss of the last 10 steps", v.label),
+    );
+    for (d, name) in ["greedy", "beam", "beam_lm"].iter().enumerate() {
+        report.metric(
+            format!("{key}_cer_{name}"),
+            100.0 * log.errors[d].cer(),
+            "%",
+            format!(
+                "{}: held-out character error rate, {name} decoding",
+                v.label
+            ),
+        );
+        report.metric(
+            format!("{key}_wer_{name}"),
+            100.0 * log.errors[d].wer(),
+            "%",
+            format!("{}: held-out word error rate, {name} decoding", v.label),
+        );
+    }
+}
+
+/// What was measured, this run's outcome, the reference run it is compared with, and how to
+/// rerun.
+fn add_notes(
+    report: &mut ExperimentReport,
+    setup: &Setup,
+    logs: &[RunLog],
+    config: &ExperimentConfig,
+) {
+    let s = setup.sizes;
     let plateau_text = |i: usize| match logs[i].plateau() {
         Some((a, b)) if b >= s.steps => {
             format!("entered at step {a}, never left in {} steps", s.steps)
@@ -563,5 +579,4 @@ fn report(setup: &Setup, logs: &[RunLog], config: &ExperimentConfig) -> Experime
          --quick` (seconds; tiny model, 6 steps: exercises every path, numbers meaningless); \
          `--seed N` changes task, initialization and data together.",
     );
-    report
 }
