@@ -65,11 +65,11 @@ def main(budget):
     steps = 0
     if left > 0:
         # DeepXDE's L-BFGS has no time limit: run it in chunks until the budget is spent.
-        dde.optimizers.config.set_LBFGS_options(maxiter=500)
+        dde.optimizers.config.set_LBFGS_options(maxiter=100)
         model.compile("L-BFGS")
         while time.perf_counter() - t0 < budget:
             model.train(display_every=100000, verbose=0)
-            steps += 500
+            steps += 100
     dt = time.perf_counter() - t0
     pred = model.predict(pts)
     l2 = np.linalg.norm(pred - exact) / np.linalg.norm(exact)

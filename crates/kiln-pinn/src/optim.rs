@@ -337,6 +337,34 @@ fn strong_wolfe(
     Ok((if lo == 0 { b0 } else { b1 }, evals))
 }
 
+/// The L-BFGS direction `-H grad` by the two-loop recursion over the stored pairs `(s, y)`
+/// (oldest first), with the initial Hessian scaled by `s'y / y'y` of the newest pair.
+fn two_loop_direction(grad: &[f64], hs: &[Vec<f64>], hy: &[Vec<f64>]) -> Vec<f64> {
+    let k = hs.len();
+    let mut q: Vec<f64> = grad.iter().map(|g| -g).collect();
+    let mut alpha = vec![0.0; k];
+    let rho: Vec<f64> = (0..k).map(|i| 1.0 / dot(&hy[i], &hs[i])).collect();
+    for i in (0..k).rev() {
+        alpha[i] = rho[i] * dot(&hs[i], &q);
+        for (qj, yj) in q.iter_mut().zip(&hy[i]) {
+            *qj -= alpha[i] * yj;
+        }
+    }
+    if k > 0 {
+        let gamma = dot(&hs[k - 1], &hy[k - 1]) / dot(&hy[k - 1], &hy[k - 1]);
+        for qj in q.iter_mut() {
+            *qj *= gamma;
+        }
+    }
+    for i in 0..k {
+        let beta = rho[i] * dot(&hy[i], &q);
+        for (qj, sj) in q.iter_mut().zip(&hs[i]) {
+            *qj += sj * (alpha[i] - beta);
+        }
+    }
+    q
+}
+
 /// L-BFGS with strong-Wolfe line search on `theta` in place.
 pub fn lbfgs(
     theta: &mut [f64],
@@ -395,30 +423,7 @@ pub fn lbfgs(
                     hy.push(y);
                 }
             }
-            // Two-loop recursion for -H grad.
-            let k = hs.len();
-            let mut q: Vec<f64> = grad.iter().map(|g| -g).collect();
-            let mut alpha = vec![0.0; k];
-            let rho: Vec<f64> = (0..k).map(|i| 1.0 / dot(&hy[i], &hs[i])).collect();
-            for i in (0..k).rev() {
-                alpha[i] = rho[i] * dot(&hs[i], &q);
-                for (qj, yj) in q.iter_mut().zip(&hy[i]) {
-                    *qj -= alpha[i] * yj;
-                }
-            }
-            if k > 0 {
-                let gamma = dot(&hs[k - 1], &hy[k - 1]) / dot(&hy[k - 1], &hy[k - 1]);
-                for qj in q.iter_mut() {
-                    *qj *= gamma;
-                }
-            }
-            for i in 0..k {
-                let beta = rho[i] * dot(&hy[i], &q);
-                for (qj, sj) in q.iter_mut().zip(&hs[i]) {
-                    *qj += sj * (alpha[i] - beta);
-                }
-            }
-            d = q;
+            d = two_loop_direction(&grad, &hs, &hy);
         }
         prev_grad = Some(grad.clone());
         let prev_loss = loss;
