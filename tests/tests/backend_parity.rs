@@ -143,7 +143,7 @@ impl ToDeviceLike for kiln_core::burn::tensor::Tensor<2> {
 /// w.r.t. the logits on every compiled backend.
 #[test]
 fn ctc_host_and_burn_paths_agree_on_every_compiled_backend() {
-    use kiln::ctc::{CtcLossParams, InputKind, Reduction, Targets};
+    use kiln::ctc::{CtcLoss, CtcLossParams, InputKind, Reduction, Targets};
     let (t, n, c) = (12, 3, 5);
     let logits: Vec<f64> = (0..t * n * c)
         .map(|i| 2.0 * (i as f64 * 0.7137).sin())
@@ -158,11 +158,13 @@ fn ctc_host_and_burn_paths_agree_on_every_compiled_backend() {
         let mut values = Vec::new();
         let mut grads = Vec::new();
         for burn_path in [false, true] {
-            let loss = CtcLossParams::new()
-                .input(InputKind::Logits)
-                .reduction(Reduction::Mean)
-                .check()
-                .unwrap();
+            let loss = CtcLoss::new(
+                CtcLossParams::new()
+                    .input(InputKind::Logits)
+                    .reduction(Reduction::Mean)
+                    .check()
+                    .unwrap(),
+            );
             let x = convert::tensor_f32(
                 &logits.iter().map(|&v| v as f32).collect::<Vec<_>>(),
                 [t, n, c],

@@ -1,7 +1,9 @@
 //! `cargo xtask`: kiln's workflows in Rust instead of shell scripts.
 //!
 //! ```text
-//! cargo xtask ci                 fmt --check, clippy -D warnings, the README test command
+//! cargo xtask ci                 what .ci/run runs: fmt --check, clippy -D warnings, the
+//!                                Burn-free accountant build, docs with warnings denied, then
+//!                                the README test command
 //! cargo xtask reproduce [ARGS]   release build, then `kiln reproduce ARGS`
 //! cargo xtask bench [AREA]       criterion benches (all, or one area) and a summary table
 //! cargo xtask backends           check the Vulkan driver, run backend parity on flex/ndarray/wgpu
@@ -48,7 +50,28 @@ fn ci() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    cargo(&["check", "-p", "kiln-privacy", "--no-default-features"])?;
+    // RUSTDOCFLAGS for this one step only (set on the child, as .ci/run does).
+    cargo_env(
+        &["doc", "--workspace", "--no-deps"],
+        ("RUSTDOCFLAGS", "-D warnings"),
+    )?;
     cargo(TEST_COMMAND)
+}
+
+fn cargo_env(args: &[&str], env: (&str, &str)) -> Result<(), String> {
+    eprintln!("$ {}={:?} cargo {}", env.0, env.1, args.join(" "));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .env(env.0, env.1)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
 }
 
 fn reproduce(args: &[String]) -> Result<(), String> {

@@ -12,7 +12,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use kiln_core::BackendKind;
 
 pub mod commands;
@@ -27,10 +27,15 @@ pub use output::{CliError, CmdResult, Output};
 /// Flags every subcommand understands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Globals {
-    /// Burn backend: flex (default CPU), ndarray, wgpu. Also read from KILN_BACKEND.
-    #[arg(long, global = true, env = "KILN_BACKEND", value_parser = parse_backend)]
-    pub backend: Option<BackendKind>,
-    /// Seed for every random choice.
+    /// Burn backend: flex (default CPU), ndarray, wgpu. Also read from KILN_BACKEND. A backend
+    /// this build lacks exits 2 (given as a flag: in every subcommand; through KILN_BACKEND:
+    /// in the subcommands that use tensors).
+    #[arg(long, global = true, env = "KILN_BACKEND")]
+    pub backend: Option<String>,
+    /// Whether `--backend` came from the command line (not from KILN_BACKEND).
+    #[arg(skip)]
+    pub backend_from_flag: bool,
+    /// Seed for every random choice (subcommands without randomness say so in their help).
     #[arg(long, global = true, default_value_t = 0)]
     pub seed: u64,
     /// Print exactly one JSON object on stdout.
@@ -42,14 +47,30 @@ pub struct Globals {
 }
 
 impl Globals {
-    /// The backend chosen by flag or environment, flex by default.
-    pub fn backend(&self) -> BackendKind {
-        self.backend.unwrap_or_default()
+    /// The backend chosen by flag or environment (flex by default), checked to be compiled
+    /// into this build: an unknown or missing backend is bad input (exit 2).
+    pub fn backend(&self) -> Result<BackendKind, CliError> {
+        let kind = self.requested_backend()?;
+        if !kind.is_compiled() {
+            return Err(kiln_core::KilnError::UnsupportedBackend {
+                backend: kind.name().into(),
+                reason: format!(
+                    "not compiled into this build (rebuild with `--features kiln-core/{}`)",
+                    kind.feature()
+                ),
+            }
+            .into());
+        }
+        Ok(kind)
     }
-}
 
-fn parse_backend(s: &str) -> Result<BackendKind, String> {
-    s.parse().map_err(|e: kiln_core::KilnError| e.to_string())
+    /// The backend named by flag or environment (flex by default), compiled in or not.
+    pub fn requested_backend(&self) -> Result<BackendKind, CliError> {
+        Ok(match self.backend.as_deref().map(str::trim) {
+            None | Some("") => BackendKind::default(),
+            Some(name) => name.parse()?,
+        })
+    }
 }
 
 /// kiln: the applied side of neural-network training, on Burn.
@@ -96,8 +117,14 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let json = args.iter().any(|a| a == "--json");
-    let cli = match Cli::try_parse_from(&args) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            cli.globals.backend_from_flag = backend_from_flag(&matches);
+            cli
+        }
         Err(e) => {
             use clap::error::ErrorKind;
             if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
@@ -115,6 +142,12 @@ where
             return fail(&CliError::BadInput(line), json, out, err);
         }
     };
+    // A backend named on the command line must exist in every subcommand, tensors or not.
+    if cli.globals.backend_from_flag
+        && let Err(e) = cli.globals.backend()
+    {
+        return fail(&e, cli.globals.json, out, err);
+    }
     let globals = cli.globals.clone();
     let result = match cli.command {
         Command::Losses(a) => commands::losses::run(&a, &globals),
@@ -145,6 +178,18 @@ where
         }
         Err(e) => fail(&e, globals.json, out, err),
     }
+}
+
+/// Whether `--backend` was given on the command line (of the program or of a subcommand).
+fn backend_from_flag(m: &clap::ArgMatches) -> bool {
+    let mut cur = Some(m);
+    while let Some(m) = cur {
+        if m.value_source("backend") == Some(clap::parser::ValueSource::CommandLine) {
+            return true;
+        }
+        cur = m.subcommand().map(|(_, sub)| sub);
+    }
+    false
 }
 
 fn fail(e: &CliError, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> i32 {

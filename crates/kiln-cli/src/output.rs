@@ -53,5 +53,23 @@ impl From<KilnError> for CliError {
     }
 }
 
+impl From<kiln_ctc::CtcError> for CliError {
+    fn from(e: kiln_ctc::CtcError) -> Self {
+        KilnError::from(e).into()
+    }
+}
+
+impl From<kiln_pinn::PinnError> for CliError {
+    fn from(e: kiln_pinn::PinnError) -> Self {
+        KilnError::from(e).into()
+    }
+}
+
+impl From<kiln_privacy::PrivacyError> for CliError {
+    fn from(e: kiln_privacy::PrivacyError) -> Self {
+        KilnError::from(e).into()
+    }
+}
+
 /// Result type of every command.
 pub type CmdResult = Result<Output, CliError>;

@@ -2,7 +2,9 @@
 
 use std::process::Command;
 
-fn kiln(args: &[&str]) -> std::process::Output {
+/// The built `kiln` executable as a child process (the in-process runner is
+/// `kiln_cli::testing`; this file checks what only a real process shows: exit status, channels).
+fn kiln_process(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_kiln"))
         .args(args)
         .env_remove("KILN_BACKEND")
@@ -12,7 +14,7 @@ fn kiln(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn bad_input_exits_2_with_one_json_object() {
-    let out = kiln(&["--json", "reproduce", "no-such-experiment"]);
+    let out = kiln_process(&["--json", "reproduce", "no-such-experiment"]);
     assert_eq!(out.status.code(), Some(2));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
@@ -34,8 +36,39 @@ fn env_backend_is_honoured_and_validated() {
 
 #[test]
 fn version_and_help_exit_0() {
-    assert_eq!(kiln(&["--version"]).status.code(), Some(0));
-    let out = kiln(&["reproduce", "--help"]);
+    assert_eq!(kiln_process(&["--version"]).status.code(), Some(0));
+    let out = kiln_process(&["reproduce", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8(out.stdout).unwrap().contains("--quick"));
+}
+
+#[test]
+fn a_global_kiln_backend_does_not_break_commands_without_tensors() {
+    // KILN_BACKEND set for the whole shell (even to a backend this build lacks, or to a name
+    // kiln does not know) must not break a subcommand that uses no tensors.
+    for value in ["wgpu", "tpu"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args([
+                "--json",
+                "privacy",
+                "epsilon",
+                "--sampling-rate",
+                "0.01",
+                "--noise-multiplier",
+                "1.1",
+                "--steps",
+                "100",
+                "--delta",
+                "1e-5",
+            ])
+            .env("KILN_BACKEND", value)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "KILN_BACKEND={value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

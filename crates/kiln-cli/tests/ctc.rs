@@ -1,23 +1,7 @@
 //! `kiln ctc loss` and `kiln ctc decode`: JSON output and exit codes.
 
-use serde_json::{Value, json};
-
-fn kiln(args: &[&str]) -> (i32, Value) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut argv = vec!["kiln", "--json"];
-    argv.extend_from_slice(args);
-    let code = kiln_cli::run(argv, &mut out, &mut err);
-    let text = String::from_utf8(out).unwrap();
-    let v = serde_json::from_str(text.trim()).unwrap_or(Value::Null);
-    (code, v)
-}
-
-fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
-    let p = dir.path().join(name);
-    std::fs::write(&p, text).unwrap();
-    p.to_string_lossy().into_owned()
-}
+use kiln_cli::testing::{Ran, run_json, write_file};
+use serde_json::json;
 
 #[test]
 fn loss_prints_per_sample_losses_and_gradient() {
@@ -32,8 +16,8 @@ fn loss_prints_per_sample_losses_and_gradient() {
         "target_lengths": [1, 2],
         "reduction": "none"
     });
-    let path = write(&dir, "case.json", &case.to_string());
-    let (code, v) = kiln(&["ctc", "loss", "--input", &path, "--grad"]);
+    let path = write_file(dir.path(), "case.json", case.to_string());
+    let Ran { code, json: v, .. } = run_json(&["ctc", "loss", "--input", &path, "--grad"]);
     assert_eq!(code, 0, "{v}");
     let l0 = v["loss"][0].as_f64().unwrap();
     assert!((l0 + 0.75f64.ln()).abs() < 1e-12);
@@ -44,8 +28,8 @@ fn loss_prints_per_sample_losses_and_gradient() {
     let mut zinf = case.clone();
     zinf["zero_infinity"] = json!(true);
     zinf["reduction"] = json!("sum");
-    let path = write(&dir, "z.json", &zinf.to_string());
-    let (code, v) = kiln(&["ctc", "loss", "--input", &path]);
+    let path = write_file(dir.path(), "z.json", zinf.to_string());
+    let Ran { code, json: v, .. } = run_json(&["ctc", "loss", "--input", &path]);
     assert_eq!(code, 0);
     assert!((v["loss"].as_f64().unwrap() - l0).abs() < 1e-12);
     assert!(v.get("grad_logits").is_none());
@@ -75,13 +59,13 @@ fn loss_bad_input_exits_2() {
     c["reduction"] = json!("median");
     cases.push(c);
     for (i, c) in cases.iter().enumerate() {
-        let path = write(&dir, &format!("bad{i}.json"), &c.to_string());
-        let (code, v) = kiln(&["ctc", "loss", "--input", &path]);
+        let path = write_file(dir.path(), &format!("bad{i}.json"), c.to_string());
+        let Ran { code, json: v, .. } = run_json(&["ctc", "loss", "--input", &path]);
         assert_eq!(code, 2, "case {i}: {v}");
         assert!(v["error"].is_string());
     }
-    let path = write(&dir, "broken.json", "{\"logits\": [");
-    assert_eq!(kiln(&["ctc", "loss", "--input", &path]).0, 2);
+    let path = write_file(dir.path(), "broken.json", "{\"logits\": [");
+    assert_eq!(run_json(&["ctc", "loss", "--input", &path]).code, 2);
 }
 
 #[test]
@@ -99,7 +83,7 @@ fn decode_with_lm_hotwords_and_nbest() {
     let npy = dir.path().join("lp.npy");
     kiln_core::io::write_npy_f64(&npy, &lp, &[4, 5]).unwrap();
     let npy = npy.to_string_lossy().into_owned();
-    let (code, v) = kiln(&[
+    let Ran { code, json: v, .. } = run_json(&[
         "ctc",
         "decode",
         "--log-probs",
@@ -116,8 +100,8 @@ fn decode_with_lm_hotwords_and_nbest() {
     assert_eq!(v["hypotheses"][0]["words"][0]["word"], "ab");
 
     let arpa = "\\data\\\nngram 1=2\n\n\\1-grams:\n-0.3 ab\n-0.3 at\n\n\\end\\\n";
-    let lm = write(&dir, "lm.arpa", arpa);
-    let (code, v) = kiln(&[
+    let lm = write_file(dir.path(), "lm.arpa", arpa);
+    let Ran { code, json: v, .. } = run_json(&[
         "ctc",
         "decode",
         "--log-probs",
@@ -136,12 +120,12 @@ fn decode_with_lm_hotwords_and_nbest() {
     assert_eq!(code, 0, "{v}");
     assert!(v["hypotheses"][0]["score"].as_f64().is_some());
 
-    let bad = write(
-        &dir,
+    let bad = write_file(
+        dir.path(),
         "bad.arpa",
         "\\data\\\nngram 1=2\n\n\\1-grams:\n-0.3 ab\nx at\n\\end\\\n",
     );
-    let (code, v) = kiln(&[
+    let Ran { code, json: v, .. } = run_json(&[
         "ctc",
         "decode",
         "--log-probs",
@@ -155,11 +139,11 @@ fn decode_with_lm_hotwords_and_nbest() {
     assert!(v["error"].as_str().unwrap().contains("line 6"), "{v}");
     // Alphabet size disagrees with C.
     assert_eq!(
-        kiln(&["ctc", "decode", "--log-probs", &npy, "--alphabet", "_ab"]).0,
+        run_json(&["ctc", "decode", "--log-probs", &npy, "--alphabet", "_ab"]).code,
         2
     );
     assert_eq!(
-        kiln(&[
+        run_json(&[
             "ctc",
             "decode",
             "--log-probs",
@@ -167,7 +151,72 @@ fn decode_with_lm_hotwords_and_nbest() {
             "--alphabet",
             alphabet
         ])
-        .0,
+        .code,
         2
     );
+}
+
+#[test]
+fn a_backend_flag_this_build_lacks_exits_2_in_every_subcommand() {
+    use kiln_core::BackendKind;
+    let missing: Vec<BackendKind> = BackendKind::ALL
+        .into_iter()
+        .filter(|k| !k.is_compiled())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let case = json!({
+        "logits": [0.0, 0.0, 0.0, 0.0], "T": 2, "N": 1, "C": 2, "blank": 0,
+        "targets": [[1]], "input_lengths": [2], "target_lengths": [1]
+    });
+    let path = write_file(dir.path(), "case.json", case.to_string());
+    for kind in missing {
+        for args in [
+            vec!["ctc", "loss", "--input", &path],
+            vec![
+                "privacy",
+                "epsilon",
+                "--sampling-rate",
+                "0.01",
+                "--noise-multiplier",
+                "1",
+                "--steps",
+                "10",
+                "--delta",
+                "1e-5",
+            ],
+            vec![
+                "pinn",
+                "solve",
+                "--problem",
+                "poisson1d",
+                "--adam-steps",
+                "1",
+            ],
+            vec!["reproduce", "check", "--quick"],
+        ] {
+            let mut argv = vec!["--backend", kind.name()];
+            argv.extend(args.iter().copied());
+            let r = run_json(&argv);
+            assert_eq!(r.code, 2, "{argv:?}: {}", r.stderr);
+            assert!(r.stderr.contains("not compiled"), "{}", r.stderr);
+        }
+    }
+    // The same flag after the subcommand (clap's global flags) is caught too.
+    if !BackendKind::Wgpu.is_compiled() {
+        let r = run_json(&["ctc", "loss", "--input", &path, "--backend", "wgpu"]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+    }
+}
+
+#[test]
+fn subcommands_without_tensors_say_so_in_their_help() {
+    for sub in [["ctc", "loss"], ["ctc", "decode"], ["privacy", "epsilon"]] {
+        let r = kiln_cli::testing::run_args(&[sub[0], sub[1], "--help"]);
+        assert_eq!(r.code, 0);
+        assert!(
+            r.stdout.contains("uses no tensors"),
+            "{sub:?}: {}",
+            r.stdout
+        );
+    }
 }

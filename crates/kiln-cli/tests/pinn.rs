@@ -1,20 +1,15 @@
 //! `kiln pinn solve`: JSON contract, small runs, bad input.
 
-fn run(args: &[&str]) -> (i32, String, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let code = kiln_cli::run(args.iter().copied(), &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
-}
+use kiln_cli::testing::{Ran, run_args};
 
 #[test]
 fn solve_poisson_prints_the_json_contract() {
-    let (code, out, err) = run(&[
-        "kiln",
+    let Ran {
+        code,
+        stdout: out,
+        stderr: err,
+        ..
+    } = run_args(&[
         "--json",
         "pinn",
         "solve",
@@ -61,8 +56,12 @@ fn solve_poisson_prints_the_json_contract() {
 
 #[test]
 fn solve_burgers_in_f32_with_few_steps() {
-    let (code, out, err) = run(&[
-        "kiln",
+    let Ran {
+        code,
+        stdout: out,
+        stderr: err,
+        ..
+    } = run_args(&[
         "--json",
         "pinn",
         "solve",
@@ -88,7 +87,12 @@ fn solve_burgers_in_f32_with_few_steps() {
 
 #[test]
 fn unknown_problem_is_bad_input() {
-    let (code, out, err) = run(&["kiln", "--json", "pinn", "solve", "--problem", "navier"]);
+    let Ran {
+        code,
+        stdout: out,
+        stderr: err,
+        ..
+    } = run_args(&["--json", "pinn", "solve", "--problem", "navier"]);
     assert_eq!(code, 2);
     assert!(err.contains("navier"), "{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -97,8 +101,7 @@ fn unknown_problem_is_bad_input() {
 
 #[test]
 fn bad_precision_and_sizes_are_bad_input() {
-    let (code, _, _) = run(&[
-        "kiln",
+    let Ran { code, .. } = run_args(&[
         "--json",
         "pinn",
         "solve",
@@ -108,8 +111,9 @@ fn bad_precision_and_sizes_are_bad_input() {
         "f16",
     ]);
     assert_eq!(code, 2);
-    let (code, _, err) = run(&[
-        "kiln",
+    let Ran {
+        code, stderr: err, ..
+    } = run_args(&[
         "--json",
         "pinn",
         "solve",
@@ -123,8 +127,12 @@ fn bad_precision_and_sizes_are_bad_input() {
 
 #[test]
 fn time_limit_stops_lbfgs_with_its_own_reason() {
-    let (code, out, err) = run(&[
-        "kiln",
+    let Ran {
+        code,
+        stdout: out,
+        stderr: err,
+        ..
+    } = run_args(&[
         "--json",
         "pinn",
         "solve",
@@ -145,8 +153,7 @@ fn time_limit_stops_lbfgs_with_its_own_reason() {
     assert_eq!(v["lbfgs_steps"], 1);
     assert_eq!(v["time_limit_s"], 0.001);
     assert_eq!(v["n_collocation"], 64);
-    let (code, _, _) = run(&[
-        "kiln",
+    let Ran { code, .. } = run_args(&[
         "--json",
         "pinn",
         "solve",

@@ -1,22 +1,24 @@
 //! `kiln privacy`: epsilon, noise and audit through the CLI contract.
 
+use kiln_cli::testing::{Ran, run_json};
 use serde_json::Value;
 
-fn kiln(args: &[&str]) -> (i32, Value, String) {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let mut full = vec!["kiln", "--json", "privacy"];
-    full.extend_from_slice(args);
-    let code = kiln_cli::run(full, &mut out, &mut err);
-    let stdout = String::from_utf8(out).unwrap();
-    let v: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
-    (code, v, String::from_utf8(err).unwrap())
+/// `kiln --json privacy ARGS` through the shared in-process runner.
+fn privacy(args: &[&str]) -> Ran {
+    let mut argv = vec!["privacy"];
+    argv.extend_from_slice(args);
+    run_json(&argv)
 }
 
 #[test]
 fn epsilon_rdp_matches_dp_accounting() {
     // dp_accounting 0.6 RdpAccountant: q 0.01, sigma 1.1, 1000 steps, delta 1e-5 -> 1.71177...
-    let (code, v, err) = kiln(&[
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&[
         "epsilon",
         "--sampling-rate",
         "0.01",
@@ -50,7 +52,12 @@ fn epsilon_pld_and_composition_theorems_order() {
     for acc in ["pld", "rdp", "advanced", "basic"] {
         let mut a = base.to_vec();
         a.extend(["--accountant", acc]);
-        let (code, v, err) = kiln(&a);
+        let Ran {
+            code,
+            json: v,
+            stderr: err,
+            ..
+        } = privacy(&a);
         assert_eq!(code, 0, "{acc}: {err}");
         assert_eq!(v["accountant"], acc);
         eps.push(v["epsilon"].as_f64().unwrap());
@@ -68,7 +75,12 @@ fn epsilon_pld_and_composition_theorems_order() {
 
 #[test]
 fn noise_calibration_meets_target() {
-    let (code, v, err) = kiln(&[
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&[
         "noise",
         "--target-epsilon",
         "1.5",
@@ -82,7 +94,7 @@ fn noise_calibration_meets_target() {
     assert_eq!(code, 0, "{err}");
     let s = v["noise_multiplier"].as_f64().unwrap();
     assert!(v["epsilon"].as_f64().unwrap() <= 1.5);
-    let (_, v2, _) = kiln(&[
+    let Ran { json: v2, .. } = privacy(&[
         "epsilon",
         "--sampling-rate",
         "0.01",
@@ -137,7 +149,12 @@ fn bad_input_exits_2() {
             .to_string(),
     ] {
         let args: Vec<&str> = line.split_whitespace().collect();
-        let (code, v, err) = kiln(&args);
+        let Ran {
+            code,
+            json: v,
+            stderr: err,
+            ..
+        } = privacy(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(v["error"].is_string());
         assert_eq!(err.trim().lines().count(), 1);
@@ -148,7 +165,7 @@ fn bad_input_exits_2() {
 fn audit_names_per_epoch_composition() {
     let dir = tempfile::tempdir().unwrap();
     // Claim: RDP epsilon of 60 steps (one per epoch) for a 60-epoch, 100-steps-per-epoch run.
-    let (_, v, _) = kiln(&[
+    let Ran { json: v, .. } = privacy(&[
         "epsilon",
         "--sampling-rate",
         "0.01",
@@ -166,7 +183,12 @@ fn audit_names_per_epoch_composition() {
     });
     let path = dir.path().join("plan.json");
     std::fs::write(&path, plan.to_string()).unwrap();
-    let (code, v, err) = kiln(&["audit", "--plan", path.to_str().unwrap()]);
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&["audit", "--plan", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["claim_holds"], false);
     assert!(v["factor"].as_f64().unwrap() > 2.0);
@@ -174,7 +196,7 @@ fn audit_names_per_epoch_composition() {
     assert_eq!(v["mistakes"][0]["matches_claim"], true);
     // A malformed plan is bad input.
     std::fs::write(&path, "{\"dataset_size\": 10}").unwrap();
-    let (code, _, _) = kiln(&["audit", "--plan", path.to_str().unwrap()]);
+    let Ran { code, .. } = privacy(&["audit", "--plan", path.to_str().unwrap()]);
     assert_eq!(code, 2);
 }
 
@@ -183,7 +205,7 @@ fn fixed_size_sampling_flags() {
     // dp_accounting 0.6 RdpAccountant(REPLACE_ONE), SampledWithoutReplacementDpEvent(60000,
     // 256, Gaussian(1.1)) x 100 at delta 1e-5 (tests/data of kiln-privacy): 0.75470...
     let wor = |acc: &str| {
-        kiln(&[
+        privacy(&[
             "epsilon",
             "--sampling",
             "without-replacement",
@@ -201,7 +223,12 @@ fn fixed_size_sampling_flags() {
             acc,
         ])
     };
-    let (code, v, err) = wor("rdp");
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = wor("rdp");
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["sampling"], "without-replacement");
     assert_eq!(v["dataset_size"], 60000);
@@ -226,7 +253,7 @@ fn fixed_size_sampling_flags() {
         .unwrap();
     assert!((e_wor / want - 1.0).abs() < 1e-6, "{e_wor} vs {want}");
     // PLD refuses by name, exit 2.
-    let (code, v, _) = wor("pld");
+    let Ran { code, json: v, .. } = wor("pld");
     assert_eq!(code, 2);
     let msg = v["error"].as_str().unwrap();
     assert!(
@@ -235,7 +262,12 @@ fn fixed_size_sampling_flags() {
     );
 
     // With replacement: the coarse bound is above the without-replacement answer.
-    let (code, v, err) = kiln(&[
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&[
         "epsilon",
         "--sampling",
         "with-replacement",
@@ -256,7 +288,12 @@ fn fixed_size_sampling_flags() {
     assert!(v["epsilon"].as_f64().unwrap() > e_wor);
 
     // Calibration with fixed-size batches meets its target; 1% less noise does not.
-    let (code, v, err) = kiln(&[
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&[
         "noise",
         "--sampling",
         "without-replacement",
@@ -276,7 +313,7 @@ fn fixed_size_sampling_flags() {
     let s = v["noise_multiplier"].as_f64().unwrap();
     assert!(v["epsilon"].as_f64().unwrap() <= 1.0);
     let lower = format!("{}", 0.99 * s);
-    let (_, v2, _) = kiln(&[
+    let Ran { json: v2, .. } = privacy(&[
         "epsilon",
         "--sampling",
         "without-replacement",
@@ -297,7 +334,7 @@ fn fixed_size_sampling_flags() {
 #[test]
 fn audit_of_a_fixed_size_plan_names_poisson_accounting() {
     let dir = tempfile::tempdir().unwrap();
-    let (_, v, _) = kiln(&[
+    let Ran { json: v, .. } = privacy(&[
         "epsilon",
         "--sampling-rate",
         &format!("{}", 256.0 / 60000.0),
@@ -315,7 +352,12 @@ fn audit_of_a_fixed_size_plan_names_poisson_accounting() {
     });
     let path = dir.path().join("plan.json");
     std::fs::write(&path, plan.to_string()).unwrap();
-    let (code, v, err) = kiln(&["audit", "--plan", path.to_str().unwrap()]);
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&["audit", "--plan", path.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["recomputed_with"], "rdp");
     assert_eq!(v["claim_holds"], false);
@@ -336,12 +378,22 @@ fn exact_fractional_orders_are_never_looser() {
         "--delta",
         "1e-5",
     ];
-    let (code, v, err) = kiln(&base);
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&base);
     assert_eq!(code, 0, "{err}");
     let series = v["epsilon"].as_f64().unwrap();
     let mut a = base.to_vec();
     a.push("--exact-fractional-orders");
-    let (code, v, err) = kiln(&a);
+    let Ran {
+        code,
+        json: v,
+        stderr: err,
+        ..
+    } = privacy(&a);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["fractional_orders"], "exact");
     let exact = v["epsilon"].as_f64().unwrap();

@@ -5,27 +5,16 @@
 //! If this experiment is wrong, every other experiment is suspect.
 
 use rand::Rng;
-use rand_distr_free::normal;
 
 use crate::backend::{Autodiff, Precision, device};
 use crate::convert::{tensor_f32, to_vec_f64};
 use crate::error::Result;
 use crate::experiment::{ExperimentConfig, ExperimentReport, Figure};
+use crate::numerics::standard_normal as normal;
 use crate::seed::rng_stream;
 
 /// Name used by `kiln reproduce check`.
 pub const NAME: &str = "check";
-
-/// Samples a standard normal without pulling in `rand_distr` (Box–Muller).
-mod rand_distr_free {
-    use rand::Rng;
-
-    pub fn normal(rng: &mut impl Rng) -> f64 {
-        let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-        let u2: f64 = rng.random();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-}
 
 /// Solves `a x = b` for a small dense symmetric positive definite `a` (Cholesky).
 fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Vec<f64> {

@@ -150,6 +150,15 @@ pub fn ensure_nonempty<T>(values: &[T], context: &str) -> Result<()> {
     }
 }
 
+/// The number of values of an array of shape `dims` (sizes read from a file or an argument),
+/// or [`KilnError::InvalidParameter`] when the product overflows `usize` (release builds
+/// would otherwise wrap silently).
+pub fn checked_len(dims: &[usize], context: &str) -> Result<usize> {
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| KilnError::invalid(context, format!("{dims:?}"), "the size overflows"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +190,7 @@ mod tests {
         assert!(matches!(err, KilnError::NonFinite { index: Some(1), .. }));
         assert!(ensure_nonempty::<f64>(&[], "x").is_err());
         assert!(ensure_nonempty(&[1], "x").is_ok());
+        assert_eq!(checked_len(&[2, 3, 4], "x").unwrap(), 24);
+        assert!(checked_len(&[usize::MAX, 2], "x").is_err());
     }
 }

@@ -9,6 +9,7 @@
 //! - [`grad_check`](mod@grad_check): autodiff gradients against central finite differences;
 //! - [`error`]: [`KilnError`], the typed errors area crates wrap;
 //! - [`io`]: `.npy`, one-column CSV and JSON readers whose errors name file and line;
+//! - [`numerics`]: log-add-exp, the argmax fold and normal draws, shared by the areas;
 //! - [`experiment`]: the report type every area's `experiment::run` returns, and the built-in
 //!   [`check_experiment`].
 //!
@@ -38,6 +39,7 @@ pub mod experiment;
 #[cfg(feature = "burn")]
 pub mod grad_check;
 pub mod io;
+pub mod numerics;
 pub mod seed;
 
 pub use backend::{Autodiff, BackendKind, Precision};

@@ -10,7 +10,9 @@ use kiln_core::burn::nn::loss::CTCLossConfig;
 use kiln_core::burn::tensor::activation::log_softmax;
 use kiln_core::burn::tensor::{Int, Tensor, TensorData};
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device, seed};
-use kiln_ctc::{Alphabet, BeamSearchParams, CtcLossParams, InputKind, Targets};
+use kiln_ctc::{
+    Alphabet, BeamSearch, BeamSearchParams, CtcLoss, CtcLossParams, InputKind, Targets,
+};
 use rand::Rng;
 
 const B: usize = 32;
@@ -35,10 +37,12 @@ fn loss(c: &mut Criterion) {
     let mut g = c.benchmark_group("ctc_loss_fwd_bwd_B32_T500_C29_S100_f32");
     g.sample_size(10);
 
-    let host = CtcLossParams::new()
-        .input(InputKind::Logits)
-        .check()
-        .unwrap();
+    let host = CtcLoss::new(
+        CtcLossParams::new()
+            .input(InputKind::Logits)
+            .check()
+            .unwrap(),
+    );
     g.bench_function("kiln_host_slices", |b| {
         b.iter(|| {
             host.compute(&logits, [T, B, C], &targets, &input_lengths, true)
@@ -47,7 +51,7 @@ fn loss(c: &mut Criterion) {
     });
 
     let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
-    let lp_loss = CtcLossParams::new().check().unwrap();
+    let lp_loss = CtcLoss::new(CtcLossParams::new().check().unwrap());
     g.bench_function("kiln_burn_autodiff_flex", |b| {
         b.iter(|| {
             let x = convert::tensor_f32(&logits, [T, B, C], &dev)
@@ -98,16 +102,20 @@ fn beam(c: &mut Criterion) {
         lp.extend(row);
     }
     let alphabet = Alphabet::from_chars("_ abcdefghijklmnopqrstuvwxyz'", 0).unwrap();
-    let search = BeamSearchParams::new(alphabet.clone())
-        .beam_width(32)
-        .check()
-        .unwrap();
-    let no_cut = BeamSearchParams::new(alphabet.clone())
-        .beam_width(32)
-        .min_log_prob(f64::NEG_INFINITY)
-        .check()
-        .unwrap();
-    let best = search.decode(&lp, t).unwrap()[0].text(&alphabet);
+    let search = BeamSearch::new(
+        BeamSearchParams::new(alphabet.clone())
+            .beam_width(32)
+            .check()
+            .unwrap(),
+    );
+    let no_cut = BeamSearch::new(
+        BeamSearchParams::new(alphabet.clone())
+            .beam_width(32)
+            .min_log_prob(f64::NEG_INFINITY)
+            .check()
+            .unwrap(),
+    );
+    let best = search.decode(&lp, t).unwrap()[0].text(&alphabet).unwrap();
     export_for_fast_ctc_decode(&lp, t, &best);
     let mut g = c.benchmark_group("ctc_beam_search_T1000_C29_beam32");
     g.sample_size(10);

@@ -3,7 +3,7 @@
 
 use kiln_core::KilnError;
 
-use crate::errors::Result;
+use crate::errors::{CtcError, Result};
 
 /// The symbol of every class, the blank's position, and which symbol separates words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,8 @@ impl Alphabet {
     /// ```
     /// let a = kiln_ctc::Alphabet::from_chars("_ ab", 0)?;
     /// assert_eq!(a.classes(), 4);
-    /// assert_eq!(a.text(&[2, 1, 3]), "a b");
+    /// assert_eq!(a.text(&[2, 1, 3])?, "a b");
+    /// assert!(a.text(&[4]).is_err());
     /// # Ok::<(), kiln_ctc::CtcError>(())
     /// ```
     pub fn from_chars(chars: &str, blank: usize) -> Result<Self> {
@@ -33,7 +34,7 @@ impl Alphabet {
             return Err(KilnError::Empty("alphabet".into()).into());
         }
         if blank >= symbols.len() {
-            return Err(crate::CtcError::BlankOutOfRange {
+            return Err(CtcError::BlankOutOfRange {
                 blank,
                 classes: symbols.len(),
             });
@@ -74,17 +75,24 @@ impl Alphabet {
         self.delimiter
     }
 
-    /// Symbol of a class.
-    pub fn symbol(&self, class: usize) -> &str {
-        &self.symbols[class]
+    /// Symbol of a class; [`CtcError::ClassOutOfRange`] for a class the alphabet lacks.
+    pub fn symbol(&self, class: usize) -> Result<&str> {
+        self.symbols
+            .get(class)
+            .map(String::as_str)
+            .ok_or(CtcError::ClassOutOfRange {
+                class,
+                classes: self.symbols.len(),
+            })
     }
 
-    /// Concatenated symbols of a label sequence (blanks skipped).
-    pub fn text(&self, labels: &[usize]) -> String {
+    /// Concatenated symbols of a label sequence (blanks skipped);
+    /// [`CtcError::ClassOutOfRange`] for a label the alphabet lacks.
+    pub fn text(&self, labels: &[usize]) -> Result<String> {
         labels
             .iter()
             .filter(|&&l| l != self.blank)
-            .map(|&l| self.symbols[l].as_str())
+            .map(|&l| self.symbol(l))
             .collect()
     }
 

@@ -16,6 +16,15 @@ pub enum CtcError {
         /// Number of classes (including blank).
         classes: usize,
     },
+    /// A class index (a label to print, a decoder output read with another alphabet) is not
+    /// a class of the alphabet.
+    #[error("class {class} is out of range for an alphabet of {classes} classes")]
+    ClassOutOfRange {
+        /// The class index.
+        class: usize,
+        /// Number of classes of the alphabet.
+        classes: usize,
+    },
     /// A target sequence contains the blank symbol.
     #[error("target of sample {sample} contains the blank index {blank} at position {position}")]
     TargetIsBlank {
@@ -84,11 +93,7 @@ impl From<CtcError> for KilnError {
                 location: Some(format!("line {line}")),
                 message,
             },
-            other => KilnError::InvalidParameter {
-                name: "ctc input".into(),
-                value: String::new(),
-                reason: other.to_string(),
-            },
+            other => KilnError::input("ctc", other),
         }
     }
 }

@@ -1,11 +1,12 @@
 //! Parameters, validated once (linfa style): `XxxParams` (unchecked, builder methods) ->
-//! `.check()` -> the algorithm object, which only exists with valid parameters.
+//! `.check()` -> `XxxValidParams` (private fields, getters, made only by `check`) -> the
+//! algorithm, built from the valid parameters ([`CtcLoss::new`](crate::CtcLoss::new),
+//! [`BeamSearch::new`](crate::BeamSearch::new)).
 
 use kiln_core::KilnError;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{CtcError, Result};
-use crate::loss::CtcLoss;
 
 /// How per-sample losses are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -51,7 +52,7 @@ pub enum InputKind {
     Logits,
 }
 
-/// Unchecked parameters of [`CtcLoss`].
+/// Unchecked parameters of [`CtcLoss`](crate::CtcLoss).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CtcLossParams {
     blank: usize,
@@ -104,8 +105,8 @@ impl CtcLossParams {
         self.input = input;
         self
     }
-    /// Validates and builds the loss.
-    pub fn check(self) -> Result<CtcLoss> {
+    /// Validates the parameters; build the loss with [`CtcLoss::new`](crate::CtcLoss::new).
+    pub fn check(self) -> Result<CtcLossValidParams> {
         if let Some(classes) = self.classes {
             if classes < 1 {
                 return Err(KilnError::invalid(
@@ -122,17 +123,17 @@ impl CtcLossParams {
                 });
             }
         }
-        Ok(CtcLoss::from_valid(CtcLossValidParams {
+        Ok(CtcLossValidParams {
             blank: self.blank,
             classes: self.classes,
             reduction: self.reduction,
             zero_infinity: self.zero_infinity,
             input: self.input,
-        }))
+        })
     }
 }
 
-/// Checked parameters of [`CtcLoss`] (only [`CtcLossParams::check`] makes them).
+/// Checked parameters of [`CtcLoss`](crate::CtcLoss) (only [`CtcLossParams::check`] makes them).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CtcLossValidParams {
     pub(crate) blank: usize,
@@ -167,7 +168,14 @@ impl CtcLossValidParams {
 
 /// Unchecked parameters of [`crate::BeamSearch`] (CTC prefix beam search).
 #[derive(Debug, Clone)]
-pub struct BeamSearchParams {
+pub struct BeamSearchParams(BeamFields);
+
+/// Checked parameters of [`crate::BeamSearch`] (only [`BeamSearchParams::check`] makes them).
+#[derive(Debug, Clone)]
+pub struct BeamSearchValidParams(pub(crate) BeamFields);
+
+#[derive(Debug, Clone)]
+pub(crate) struct BeamFields {
     pub(crate) alphabet: crate::Alphabet,
     pub(crate) beam_width: usize,
     pub(crate) min_log_prob: f64,
@@ -183,9 +191,11 @@ pub struct BeamSearchParams {
 
 impl BeamSearchParams {
     /// Defaults: beam 32, frame-level pruning of classes with log-probability below -10
-    /// (probability 4.5e-5), no top-k limit, 1 hypothesis, no LM, no hotwords.
+    /// (probability 4.5e-5), no top-k limit, 1 hypothesis, no LM (`alpha` 0.5, `beta` 1.0,
+    /// `unk_score` -10 once one is set: pyctcdecode's defaults), no hotwords (weight 10,
+    /// pyctcdecode's default).
     pub fn new(alphabet: crate::Alphabet) -> Self {
-        Self {
+        Self(BeamFields {
             alphabet,
             beam_width: 32,
             min_log_prob: -10.0,
@@ -197,83 +207,93 @@ impl BeamSearchParams {
             unk_score: -10.0,
             hotwords: Vec::new(),
             hotword_weight: 10.0,
-        }
+        })
     }
     /// Number of prefixes kept after each frame.
     pub fn beam_width(mut self, w: usize) -> Self {
-        self.beam_width = w;
+        self.0.beam_width = w;
         self
     }
     /// Per frame, classes whose log-probability is below this are not extended
     /// (`f64::NEG_INFINITY` disables the cut).
     pub fn min_log_prob(mut self, v: f64) -> Self {
-        self.min_log_prob = v;
+        self.0.min_log_prob = v;
         self
     }
     /// Per frame, only the `k` most probable classes are extended (0: no limit).
     pub fn top_k(mut self, k: usize) -> Self {
-        self.top_k = k;
+        self.0.top_k = k;
         self
     }
     /// Number of hypotheses returned.
     pub fn nbest(mut self, k: usize) -> Self {
-        self.nbest = k;
+        self.0.nbest = k;
         self
     }
     /// Shallow fusion with a word-level n-gram model: `score = ln P_ctc + alpha ln P_lm +
-    /// beta * words`; a word outside the model's vocabulary scores `unk_score` instead of
-    /// `alpha ln P_lm` (also applied early, to a partial word no vocabulary word starts with).
-    pub fn lm(mut self, lm: std::sync::Arc<crate::NgramLm>, alpha: f64, beta: f64) -> Self {
-        self.lm = Some(lm);
-        self.alpha = alpha;
-        self.beta = beta;
+    /// beta * words` (weights set by [`alpha`](Self::alpha) and [`beta`](Self::beta)); a word
+    /// outside the model's vocabulary scores `unk_score` instead of `alpha ln P_lm` (also
+    /// applied early, to a partial word no vocabulary word starts with).
+    pub fn lm(mut self, lm: std::sync::Arc<crate::NgramLm>) -> Self {
+        self.0.lm = Some(lm);
+        self
+    }
+    /// LM weight `alpha` of the fusion score (default 0.5).
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.0.alpha = alpha;
+        self
+    }
+    /// Word-insertion bonus `beta` of the fusion score (default 1.0).
+    pub fn beta(mut self, beta: f64) -> Self {
+        self.0.beta = beta;
         self
     }
     /// Score of an out-of-vocabulary word (natural log).
     pub fn unk_score(mut self, v: f64) -> Self {
-        self.unk_score = v;
+        self.0.unk_score = v;
         self
     }
-    /// Words to boost: a completed hotword adds `weight`; a partial word that starts a hotword
-    /// adds `weight * chars_so_far / hotword_chars`, so it survives pruning until complete.
-    pub fn hotwords(mut self, words: Vec<String>, weight: f64) -> Self {
-        self.hotwords = words;
-        self.hotword_weight = weight;
+    /// Words to boost: a completed hotword adds the [hotword weight](Self::hotword_weight); a
+    /// partial word that starts a hotword adds `weight * chars_so_far / hotword_chars`, so it
+    /// survives pruning until complete.
+    pub fn hotwords(mut self, words: Vec<String>) -> Self {
+        self.0.hotwords = words;
         self
     }
-    /// Validates and builds the decoder.
-    pub fn check(self) -> Result<crate::BeamSearch> {
-        if self.beam_width == 0 {
+    /// Score added for a completed hotword (default 10).
+    pub fn hotword_weight(mut self, weight: f64) -> Self {
+        self.0.hotword_weight = weight;
+        self
+    }
+    /// Validates the parameters; build the decoder with
+    /// [`BeamSearch::new`](crate::BeamSearch::new).
+    pub fn check(self) -> Result<BeamSearchValidParams> {
+        let p = &self.0;
+        if p.beam_width == 0 {
             return Err(KilnError::invalid("beam_width", 0, "must be >= 1").into());
         }
-        if self.nbest == 0 || self.nbest > self.beam_width {
+        if p.nbest == 0 || p.nbest > p.beam_width {
             return Err(KilnError::invalid(
                 "nbest",
-                self.nbest,
-                format!("must be in 1..={} (the beam width)", self.beam_width),
+                p.nbest,
+                format!("must be in 1..={} (the beam width)", p.beam_width),
             )
             .into());
         }
-        if self.min_log_prob.is_nan() || self.min_log_prob > 0.0 {
-            return Err(
-                KilnError::invalid("min_log_prob", self.min_log_prob, "must be <= 0").into(),
-            );
+        if p.min_log_prob.is_nan() || p.min_log_prob > 0.0 {
+            return Err(KilnError::invalid("min_log_prob", p.min_log_prob, "must be <= 0").into());
         }
         for (name, v) in [
-            ("alpha", self.alpha),
-            ("beta", self.beta),
-            ("unk_score", self.unk_score),
-            ("hotword_weight", self.hotword_weight),
+            ("alpha", p.alpha),
+            ("beta", p.beta),
+            ("unk_score", p.unk_score),
+            ("hotword_weight", p.hotword_weight),
         ] {
             if !v.is_finite() {
                 return Err(KilnError::invalid(name, v, "must be finite").into());
             }
         }
-        if let Some(w) = self
-            .hotwords
-            .iter()
-            .find(|w| w.is_empty() || w.contains(' '))
-        {
+        if let Some(w) = p.hotwords.iter().find(|w| w.is_empty() || w.contains(' ')) {
             return Err(KilnError::invalid(
                 "hotword",
                 format!("{w:?}"),
@@ -281,7 +301,7 @@ impl BeamSearchParams {
             )
             .into());
         }
-        if (self.lm.is_some() || !self.hotwords.is_empty()) && self.alphabet.delimiter().is_none() {
+        if (p.lm.is_some() || !p.hotwords.is_empty()) && p.alphabet.delimiter().is_none() {
             return Err(KilnError::invalid(
                 "alphabet",
                 "(no space)",
@@ -289,6 +309,53 @@ impl BeamSearchParams {
             )
             .into());
         }
-        Ok(crate::BeamSearch::from_valid(self))
+        Ok(BeamSearchValidParams(self.0))
+    }
+}
+
+impl BeamSearchValidParams {
+    /// The alphabet.
+    pub fn alphabet(&self) -> &crate::Alphabet {
+        &self.0.alphabet
+    }
+    /// Beam width.
+    pub fn beam_width(&self) -> usize {
+        self.0.beam_width
+    }
+    /// Per-frame log-probability cut.
+    pub fn min_log_prob(&self) -> f64 {
+        self.0.min_log_prob
+    }
+    /// Per-frame top-k limit (0: none).
+    pub fn top_k(&self) -> usize {
+        self.0.top_k
+    }
+    /// Hypotheses returned.
+    pub fn nbest(&self) -> usize {
+        self.0.nbest
+    }
+    /// The fused language model, if any.
+    pub fn lm(&self) -> Option<&std::sync::Arc<crate::NgramLm>> {
+        self.0.lm.as_ref()
+    }
+    /// LM weight.
+    pub fn alpha(&self) -> f64 {
+        self.0.alpha
+    }
+    /// Word-insertion bonus.
+    pub fn beta(&self) -> f64 {
+        self.0.beta
+    }
+    /// Out-of-vocabulary word score.
+    pub fn unk_score(&self) -> f64 {
+        self.0.unk_score
+    }
+    /// Hotwords.
+    pub fn hotwords(&self) -> &[String] {
+        &self.0.hotwords
+    }
+    /// Hotword weight.
+    pub fn hotword_weight(&self) -> f64 {
+        self.0.hotword_weight
     }
 }

@@ -4,7 +4,7 @@
 //! frames, with a blank symbol, summed by dynamic programming) and the decoders that turn
 //! per-frame probabilities back into text.
 //!
-//! - [`CtcLoss`] (built from [`CtcLossParams`]): PyTorch's `F.ctc_loss` semantics, log-space
+//! - [`CtcLoss`] (built from [`CtcLossParams`] -> [`CtcLossValidParams`]): PyTorch's `F.ctc_loss` semantics, log-space
 //!   alpha/beta recursions in plain Rust, parallel over the batch, loss and gradient, wired into
 //!   Burn's autodiff ([`CtcLoss::forward`]); Burn's own op behind the same checks
 //!   ([`CtcLoss::forward_burn`]).
@@ -31,6 +31,14 @@ pub use decode::beam::{BeamSearch, BeamState};
 pub use decode::lm::NgramLm;
 pub use decode::{Hypothesis, WordSpan};
 pub use errors::{CtcError, Result};
-pub use hyperparams::{BeamSearchParams, CtcLossParams, CtcLossValidParams, InputKind, Reduction};
+pub use hyperparams::{
+    BeamSearchParams, BeamSearchValidParams, CtcLossParams, CtcLossValidParams, InputKind,
+    Reduction,
+};
 pub use loss::{CtcFloat, CtcLoss, CtcOutput, LossValue};
 pub use targets::{Targets, min_input_length};
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -64,13 +64,22 @@ pub struct CtcOutput<F> {
     pub feasible: Vec<bool>,
 }
 
+impl<F: CtcFloat> CtcOutput<F> {
+    /// The largest absolute gradient entry (`max |g|`), when the gradient was computed.
+    pub fn max_abs_grad(&self) -> Option<f64> {
+        self.grad
+            .as_ref()
+            .map(|g| g.iter().fold(0.0f64, |m, &v| m.max(v.into().abs())))
+    }
+}
+
 /// Connectionist temporal classification loss (Graves et al. 2006), PyTorch semantics.
 ///
 /// Build it with [`crate::CtcLossParams`]:
 ///
 /// ```
-/// use kiln_ctc::{CtcLossParams, Reduction, Targets};
-/// let loss = CtcLossParams::new().reduction(Reduction::Sum).check()?;
+/// use kiln_ctc::{CtcLoss, CtcLossParams, Reduction, Targets};
+/// let loss = CtcLoss::new(CtcLossParams::new().reduction(Reduction::Sum).check()?);
 /// // T = 2 frames, N = 1 sample, C = 2 classes (blank 0), uniform log-probabilities.
 /// let lp = vec![0.5f64.ln(); 4];
 /// let out = loss.compute(&lp, [2, 1, 2], &Targets::from_sequences(&[vec![1]]), &[2], true)?;
@@ -92,7 +101,8 @@ struct Checked {
 }
 
 impl CtcLoss {
-    pub(crate) fn from_valid(params: CtcLossValidParams) -> Self {
+    /// The loss for checked parameters.
+    pub fn new(params: CtcLossValidParams) -> Self {
         Self { params }
     }
 
@@ -109,10 +119,11 @@ impl CtcLoss {
         input_lengths: &[i64],
     ) -> Result<Checked> {
         let [t_max, n, c] = dims;
-        if input.len() != t_max * n * c {
+        let total = kiln_core::error::checked_len(&dims, "CTC input [T, N, C]")?;
+        if input.len() != total {
             return Err(KilnError::shape(
                 "CTC input [T, N, C]",
-                format!("{} values for {dims:?}", t_max * n * c),
+                format!("{total} values for {dims:?}"),
                 format!("{} values", input.len()),
             )
             .into());

@@ -5,15 +5,8 @@
 //! from alpha/beta posteriors), so a tie cannot steer the gradient to one argument as it does
 //! when autodiff differentiates through a `max`.
 
-/// `ln(exp(a) + exp(b))`, `-inf` when both are `-inf`.
-#[inline(always)]
-pub fn lse2(a: f64, b: f64) -> f64 {
-    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-    if lo == f64::NEG_INFINITY {
-        return hi;
-    }
-    hi + (lo - hi).exp().ln_1p()
-}
+/// `ln(exp(a) + exp(b))`, `-inf` when both are `-inf` (kiln-core's shared log-add-exp).
+pub use kiln_core::numerics::log_add_exp as lse2;
 
 /// `ln(exp(a) + exp(b) + exp(c))`, `-inf` when all are `-inf`.
 #[inline(always)]

@@ -36,7 +36,8 @@ pub fn blank_stats(
     blank: usize,
 ) -> Result<BlankStats> {
     let [t_max, n, c] = dims;
-    if lp.len() != t_max * n * c || lengths.len() != n || blank >= c {
+    let total = kiln_core::error::checked_len(&dims, "blank_stats input")?;
+    if lp.len() != total || lengths.len() != n || blank >= c {
         return Err(KilnError::shape(
             "blank_stats input",
             format!("[T, N, C] = {dims:?}, {n} lengths, blank < C"),
@@ -54,14 +55,7 @@ pub fn blank_stats(
         for t in 0..len.min(t_max) {
             let row = &lp[(t * n + b) * c..(t * n + b + 1) * c];
             mass += row[blank].exp();
-            let arg = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f64::NEG_INFINITY),
-                    |a, (i, &v)| if v > a.1 { (i, v) } else { a },
-                )
-                .0;
+            let arg = kiln_core::numerics::argmax(row).map_or(blank, |(i, _)| i);
             if arg == blank {
                 blank_frames += 1;
             } else {
@@ -103,12 +97,16 @@ pub fn entropy_bonus(log_probs: Tensor<3>) -> Tensor<1> {
 
 /// Remedy 3: KL divergence from the batch-average posterior to a label prior `prior` (C
 /// probabilities); add `weight *` this to the loss to keep the model from putting all mass on
-/// blank.
-pub fn label_prior_penalty(log_probs: Tensor<3>, prior: Tensor<1>) -> Tensor<1> {
+/// blank. A prior whose length is not `C` is a [`KilnError::ShapeMismatch`].
+pub fn label_prior_penalty(log_probs: Tensor<3>, prior: Tensor<1>) -> Result<Tensor<1>> {
     let [t, n, c] = log_probs.dims();
+    let [p] = prior.dims();
+    if p != c {
+        return Err(KilnError::shape("label prior length vs classes", c, p).into());
+    }
     let avg = log_probs.exp().reshape([t * n, c]).mean_dim(0).reshape([c]);
     let log_ratio = avg.clone().clamp_min(1e-12).log() - prior.clamp_min(1e-12).log();
-    (avg * log_ratio).sum().reshape([1])
+    Ok((avg * log_ratio).sum().reshape([1]))
 }
 
 #[cfg(test)]
@@ -142,9 +140,14 @@ mod tests {
         let uniform = convert::tensor_f32(&[(1.0f32 / 3.0).ln(); 6], [1, 2, 3], &dev).unwrap();
         let h = convert::scalar_f64(&entropy_bonus(uniform.clone())).unwrap();
         assert!((h - 3f64.ln()).abs() < 1e-5);
+        let short = convert::tensor_f32(&[0.5; 2], [2], &dev).unwrap();
+        assert!(matches!(
+            label_prior_penalty(uniform.clone(), short),
+            Err(crate::CtcError::Core(KilnError::ShapeMismatch { .. }))
+        ));
         let prior = convert::tensor_f32(&[1.0 / 3.0; 3], [3], &dev).unwrap();
         assert!(
-            convert::scalar_f64(&label_prior_penalty(uniform, prior))
+            convert::scalar_f64(&label_prior_penalty(uniform, prior).unwrap())
                 .unwrap()
                 .abs()
                 < 1e-6

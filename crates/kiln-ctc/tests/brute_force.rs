@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use kiln_ctc::decode::align::{occupancy, viterbi};
 use kiln_ctc::decode::greedy::{collapse, greedy};
-use kiln_ctc::{Alphabet, BeamSearchParams, CtcLossParams, Reduction, Targets};
+use kiln_ctc::{
+    Alphabet, BeamSearch, BeamSearchParams, CtcLoss, CtcLossParams, Reduction, Targets,
+};
 use proptest::prelude::*;
 
 const BLANK: usize = 0;
@@ -64,7 +66,7 @@ proptest! {
         let lp = log_softmax_rows(&raw, c);
         let all = paths(&lp, t, c);
         let p: f64 = all.iter().filter(|(path, _)| collapse(path, BLANK) == target).map(|(_, s)| s.exp()).sum();
-        let loss = CtcLossParams::new().reduction(Reduction::None).check().unwrap();
+        let loss = CtcLoss::new(CtcLossParams::new().reduction(Reduction::None).check().unwrap());
         let out = loss.compute(&lp, [t, 1, c], &Targets::from_sequences(std::slice::from_ref(&target)), &[t as i64], true).unwrap();
         let got = out.per_sample[0];
         if p == 0.0 {
@@ -105,12 +107,12 @@ proptest! {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let alphabet = Alphabet::from_chars(&"_abc"[..c], BLANK).unwrap();
         let k = ranked.len().min(4);
-        let search = BeamSearchParams::new(alphabet)
+        let search = BeamSearch::new(BeamSearchParams::new(alphabet)
             .beam_width(200)
             .min_log_prob(f64::NEG_INFINITY)
             .nbest(k)
             .check()
-            .unwrap();
+            .unwrap());
         let hyps = search.decode(&lp, t).unwrap();
         prop_assert_eq!(hyps.len(), k);
         for (h, (labels, p)) in hyps.iter().zip(&ranked) {
@@ -124,7 +126,7 @@ proptest! {
         // Greedy: the collapse of the most probable single path, with its probability.
         let all = paths(&lp, t, c);
         let best = all.iter().map(|(_, s)| *s).fold(f64::NEG_INFINITY, f64::max);
-        let g = greedy(&lp, t, c, BLANK);
+        let g = greedy(&lp, t, c, BLANK).unwrap();
         prop_assert!((g.log_prob - best).abs() < 1e-12);
         let winners: Vec<Vec<usize>> = all.iter().filter(|(_, s)| *s == best).map(|(p, _)| collapse(p, BLANK)).collect();
         prop_assert!(winners.contains(&g.labels));

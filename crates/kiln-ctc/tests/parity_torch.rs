@@ -63,13 +63,15 @@ const REDUCTIONS: [(&str, Reduction); 3] = [
 
 /// The loss the reference cases were made with: logits in, the given reduction.
 fn logits_loss(blank: usize, red: Reduction, zero_infinity: bool) -> CtcLoss {
-    CtcLossParams::new()
-        .blank(blank)
-        .reduction(red)
-        .zero_infinity(zero_infinity)
-        .input(InputKind::Logits)
-        .check()
-        .unwrap()
+    CtcLoss::new(
+        CtcLossParams::new()
+            .blank(blank)
+            .reduction(red)
+            .zero_infinity(zero_infinity)
+            .input(InputKind::Logits)
+            .check()
+            .unwrap(),
+    )
 }
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -94,6 +96,7 @@ fn losses_and_gradients_match_torch_f32() {
                     Value::Array(_) => f64s(&reference["loss"]),
                     v => vec![v.as_f64().unwrap()],
                 };
+                assert_eq!(out.loss.to_vec().len(), expected.len(), "loss length");
                 for (a, b) in out.loss.to_vec().iter().zip(&expected) {
                     let e = rel(*a, *b);
                     worst_loss = worst_loss.max(e);
@@ -101,6 +104,7 @@ fn losses_and_gradients_match_torch_f32() {
                 }
                 let g = out.grad.unwrap();
                 let gt = f64s(&reference["grad_logits"]);
+                assert_eq!(g.len(), gt.len(), "gradient length");
                 for (i, (a, b)) in g.iter().zip(&gt).enumerate() {
                     // torch accumulates alpha/beta in f32, so its gradient drifts from the exact
                     // one with the sequence length (1.3e-4 relative at T = 200; kiln runs the
@@ -140,6 +144,7 @@ fn losses_match_torch_and_numpy_f64() {
                         Value::Array(_) => f64s(r),
                         v => vec![v.as_f64().unwrap()],
                     };
+                    assert_eq!(out.loss.to_vec().len(), expected.len(), "loss length");
                     for (a, b) in out.loss.to_vec().iter().zip(&expected) {
                         assert!(rel(*a, *b) < 1e-10, "{} {src} {key}: {a} vs {b}", c.name);
                     }
@@ -159,13 +164,18 @@ fn burn_autodiff_gives_torch_gradients() {
             .unwrap()
             .require_grad();
         let lp = log_softmax(logits.clone(), 2);
-        let loss = CtcLossParams::new().blank(c.blank).check().unwrap();
+        let loss = CtcLoss::new(CtcLossParams::new().blank(c.blank).check().unwrap());
         let l = loss.forward(lp, &c.targets, &c.input_lengths).unwrap();
         let value = convert::scalar_f64(&l).unwrap();
         let torch = &c.raw["torch"]["f32_mean_zinf0"];
         assert!(rel(value, torch["loss"].as_f64().unwrap()) < 1e-5);
         let g = logits.grad(&l.backward()).unwrap();
         let g = convert::to_vec_f64(&g).unwrap();
+        assert_eq!(
+            g.len(),
+            f64s(&torch["grad_logits"]).len(),
+            "gradient length"
+        );
         for (a, b) in g.iter().zip(&f64s(&torch["grad_logits"])) {
             assert!((a - b).abs() < 1e-5, "{}: {a} vs {b}", c.name);
         }
@@ -192,6 +202,7 @@ fn host_path_agrees_with_burn_op() {
                     .unwrap(),
             )
             .unwrap();
+            assert_eq!(a.len(), b.len());
             for (x, y) in a.iter().zip(&b) {
                 assert!(
                     rel(*x, *y) < 1e-6,

@@ -18,7 +18,7 @@ fn jet_forward_backward(c: &mut Criterion) {
             .check()
             .unwrap();
         let problem = ProblemKind::Burgers
-            .build(&ProblemOptions::default())
+            .build(&ProblemOptions::default(), 0)
             .unwrap();
         let pinn = Pinn::new(problem, &params, BackendKind::Flex).unwrap();
         let theta = pinn.theta().to_vec();

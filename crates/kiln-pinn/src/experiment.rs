@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use kiln_core::experiment::NoProgress;
-use kiln_core::{ExperimentConfig, ExperimentReport, Figure, KilnError, Precision};
+use kiln_core::{ExperimentConfig, ExperimentReport, Figure, Precision};
 
 use crate::hyperparams::PinnParams;
 use crate::problems::{ProblemKind, ProblemOptions};
@@ -111,7 +111,6 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
                 observations: s.observations,
                 noise: if noisy { noise_level } else { 0.0 },
                 data_weight: 1.0,
-                seed: config.seed,
             };
             for schedule in schedules {
                 for precision in precisions {
@@ -128,8 +127,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
                         .lbfgs_steps(lbfgs)
                         .precision(precision)
                         .seed(config.seed)
-                        .check()
-                        .map_err(KilnError::from)?;
+                        .check()?;
                     config.progress.message(&format!(
                         "{} {} {} {precision}",
                         kind.name(),
@@ -229,7 +227,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             ..
         }) = best
         {
-            let eval = pinn.evaluate().map_err(KilnError::from)?;
+            let eval = pinn.evaluate()?;
             add_solution_figures(&mut report, kind, &eval);
         }
         let mut curves = Figure::new(

@@ -31,7 +31,7 @@ pub enum Engine {
     Auto,
     /// Jets on Burn tensors, gradient by Burn's autodiff.
     Burn,
-    /// The fused plain-Rust f64 engine ([`crate::fused`]); an error where it does not apply.
+    /// The fused plain-Rust f64 engine (one pass over the network per point, no tensors); an error where it does not apply.
     Fused,
 }
 
@@ -48,13 +48,33 @@ pub struct CausalParams {
     pub epsilon: f64,
 }
 
-/// Unchecked PINN hyperparameters with builder methods.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PinnParams(PinnValidParams);
+/// Stop training the first time the relative L2 error against the problem's reference
+/// solution is at most `l2`, checked every `every` Adam steps (after `every`, `2 every`, ...
+/// steps; the check is inside the timed training). The time-to-target rule of a fair
+/// comparison with another library (DeepXDE's `benches/deepxde_poisson.py` checks the same way
+/// every 100 steps). L-BFGS does not run once the target is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TargetL2 {
+    /// Target relative L2 error (> 0).
+    pub l2: f64,
+    /// Adam steps between checks (> 0).
+    pub every: usize,
+}
 
-/// Checked PINN hyperparameters.
+/// Unchecked PINN hyperparameters with builder methods (serde: the unchecked form only; a
+/// deserialized value still goes through [`PinnParams::check`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PinnValidParams {
+#[serde(transparent)]
+pub struct PinnParams(Fields);
+
+/// Checked PINN hyperparameters: only [`PinnParams::check`] makes them (no `Deserialize`, no
+/// public constructor).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct PinnValidParams(Fields);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Fields {
     hidden: Vec<usize>,
     activation: Activation,
     architecture: Architecture,
@@ -75,6 +95,8 @@ pub struct PinnValidParams {
     engine: Engine,
     causal: Option<CausalParams>,
     time_limit_s: Option<f64>,
+    #[serde(default)]
+    target_l2: Option<TargetL2>,
 }
 
 impl Default for PinnParams {
@@ -97,7 +119,7 @@ macro_rules! getter {
     ($(#[$m:meta])* $name:ident: $t:ty) => {
         $(#[$m])*
         pub fn $name(&self) -> $t {
-            self.$name.clone()
+            self.0.$name.clone()
         }
     };
 }
@@ -106,7 +128,7 @@ impl PinnParams {
     /// Defaults: 3 x 32 tanh MLP, 2000 Sobol collocation points, 2000 Adam steps at 1e-3 then
     /// up to 1000 L-BFGS iterations, f64.
     pub fn new() -> Self {
-        PinnParams(PinnValidParams {
+        PinnParams(Fields {
             hidden: vec![32, 32, 32],
             activation: Activation::Tanh,
             architecture: Architecture::Mlp,
@@ -127,6 +149,7 @@ impl PinnParams {
             engine: Engine::Auto,
             causal: None,
             time_limit_s: None,
+            target_l2: None,
         })
     }
 
@@ -158,7 +181,8 @@ impl PinnParams {
         tolerance_change: f64);
     setter!(/// Arithmetic precision of the network and loss.
         precision: Precision);
-    setter!(/// Seed for initialisation and sampling.
+    setter!(/// The run's one seed: network initialisation, collocation sampling, RAR candidates
+        /// and the observations of a built-in problem each draw from their own stream of it.
         seed: u64);
     setter!(/// Rebalance loss-term weights by gradient norms every this many Adam steps (0: off).
         balance_every: usize);
@@ -171,6 +195,9 @@ impl PinnParams {
     setter!(/// Wall-clock limit in seconds for the whole training; L-BFGS stops with
         /// `time_limit` once it has passed (None: no limit).
         time_limit_s: Option<f64>);
+    setter!(/// Stop once the error against the reference reaches a target, checked during Adam
+        /// (None: off, the default).
+        target_l2: Option<TargetL2>);
 
     /// Validates every field.
     pub fn check(self) -> Result<PinnValidParams> {
@@ -259,7 +286,17 @@ impl PinnParams {
         {
             return Err(KilnError::invalid("time_limit_s", t, "must be finite and > 0").into());
         }
-        Ok(p)
+        if let Some(t) = p.target_l2
+            && (!(t.l2.is_finite() && t.l2 > 0.0) || t.every == 0)
+        {
+            return Err(KilnError::invalid(
+                "target_l2",
+                format!("{t:?}"),
+                "needs a finite l2 > 0 and every > 0",
+            )
+            .into());
+        }
+        Ok(PinnValidParams(p))
     }
 }
 
@@ -304,10 +341,12 @@ impl PinnValidParams {
         causal: Option<CausalParams>);
     getter!(/// Wall-clock limit of training in seconds.
         time_limit_s: Option<f64>);
+    getter!(/// Target error and check period, if any.
+        target_l2: Option<TargetL2>);
 
     /// Back to the unchecked builder (to change a field and check again).
     pub fn into_params(self) -> PinnParams {
-        PinnParams(self)
+        PinnParams(self.0)
     }
 }
 
@@ -342,6 +381,10 @@ mod tests {
             assert!(PinnParams::new().causal(Some(c)).check().is_err());
         }
         assert!(PinnParams::new().time_limit_s(Some(0.0)).check().is_err());
+        for (l2, every) in [(0.0, 100), (f64::NAN, 100), (1e-3, 0)] {
+            let t = TargetL2 { l2, every };
+            assert!(PinnParams::new().target_l2(Some(t)).check().is_err());
+        }
         assert!(
             PinnParams::new()
                 .time_limit_s(Some(f64::INFINITY))

@@ -4,7 +4,7 @@
 //! residual, boundary/initial conditions and optional observations all vanish.
 //!
 //! Burn differentiates once; PDEs need second derivatives in the inputs. kiln-pinn pushes
-//! derivative [`jet`]s forward through the network (values, first and second input derivatives
+//! derivative [`Jet`]s forward through the network (values, first and second input derivatives
 //! stacked along the batch axis, one matmul per layer) and lets one ordinary backward pass give
 //! the parameter gradient. On top:
 //!
@@ -36,17 +36,17 @@
 #![warn(missing_docs)]
 
 pub mod activation;
-pub mod dual;
+pub(crate) mod dual;
 pub mod errors;
 pub mod experiment;
-pub mod fused;
+pub(crate) mod fused;
 pub mod hyperparams;
-pub mod jet;
+pub(crate) mod jet;
 pub mod loss;
 pub mod network;
 pub mod operators;
 pub mod optim;
-pub mod pointwise;
+pub(crate) mod pointwise;
 pub mod presets;
 pub mod problem;
 pub mod problems;
@@ -55,10 +55,18 @@ pub mod sampling;
 pub mod solver;
 
 pub use activation::Activation;
+pub use dual::{Dual2, MAX_DIM};
 pub use errors::{PinnError, Result};
-pub use hyperparams::{CausalParams, Engine, PinnParams, PinnValidParams, RarParams};
+pub use hyperparams::{CausalParams, Engine, PinnParams, PinnValidParams, RarParams, TargetL2};
+pub use jet::{Channels, Jet, Needs};
 pub use network::Architecture;
 pub use optim::StopReason;
+pub use pointwise::{Lin, PointFields};
 pub use problems::{ProblemKind, ProblemOptions};
 pub use sampling::Sampler;
 pub use solver::{Evaluation, Pinn, SolveReport, TrainReport, solve};
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

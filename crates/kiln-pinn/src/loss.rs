@@ -571,6 +571,16 @@ impl PinnLoss {
     /// Residual mean square at each of `points` (for residual-based adaptive resampling).
     pub fn residual_at(&self, theta: &[f64], points: &[f64]) -> Result<Vec<f64>> {
         let dim = self.problem.domain.dim();
+        // The same checks for both engines, before either touches the data.
+        if theta.len() != self.network.n_params() {
+            return Err(KilnError::shape("theta", self.network.n_params(), theta.len()).into());
+        }
+        if !points.len().is_multiple_of(dim) {
+            return Err(
+                KilnError::shape("points", format!("a multiple of {dim}"), points.len()).into(),
+            );
+        }
+        kiln_core::error::ensure_finite(points, "points")?;
         if let (true, Some(f)) = (self.uses_fused(), &self.fused) {
             let ch = self.problem.needs.channels(dim)?;
             let set = fused_set(&self.problem, &self.network, &ch, points);

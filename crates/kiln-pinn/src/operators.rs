@@ -9,7 +9,7 @@ use crate::jet::{Jet, host_tensor};
 /// The network output at collocation points with the derivatives a residual asked for.
 ///
 /// Every accessor returns a `[n, 1]` tensor; asking for a derivative that was not in the
-/// problem's [`Needs`](crate::jet::Needs) is a [`PinnError::MissingChannel`], not a silent zero.
+/// problem's [`Needs`](crate::Needs) is a [`PinnError::MissingChannel`], not a silent zero.
 pub struct Fields<'a> {
     jet: &'a Jet,
     points: &'a [f64],

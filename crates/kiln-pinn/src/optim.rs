@@ -28,6 +28,9 @@ pub enum StopReason {
     LineSearchFailure,
     /// The wall-clock limit of the run was reached.
     TimeLimit,
+    /// The error against the reference solution reached the target
+    /// ([`crate::PinnParams::target_l2`]).
+    TargetReached,
     /// The phase was given zero steps.
     Skipped,
 }
@@ -42,6 +45,7 @@ impl StopReason {
             StopReason::ChangeTolerance => "change_tolerance",
             StopReason::LineSearchFailure => "line_search_failure",
             StopReason::TimeLimit => "time_limit",
+            StopReason::TargetReached => "target_reached",
             StopReason::Skipped => "skipped",
         }
     }
@@ -131,14 +135,15 @@ pub struct AdamSettings {
 }
 
 /// Adam (Kingma & Ba) on `theta` in place. `f32_params` keeps parameters representable in f32.
-/// `hook(step, theta)` runs before every step (loss balancing, resampling) and may change the
-/// oracle's state; `on_step` reports progress.
+/// `hook(step, theta)` runs before every step (loss balancing, resampling, a target check) and
+/// may change the oracle's state; it returns `true` to stop with [`StopReason::TargetReached`].
+/// `on_step` reports progress.
 pub fn adam(
     theta: &mut [f64],
     oracle: &mut Oracle<'_>,
     s: &AdamSettings,
     f32_params: bool,
-    hook: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+    hook: &mut dyn FnMut(usize, &[f64]) -> Result<bool>,
     on_step: &mut dyn FnMut(usize, f64),
 ) -> Result<PhaseOutcome> {
     let n = theta.len();
@@ -151,7 +156,10 @@ pub fn adam(
     };
     let mut steps = 0;
     for step in 0..s.steps {
-        hook(step, theta)?;
+        if hook(step, theta)? {
+            stop = StopReason::TargetReached;
+            break;
+        }
         let (f, g) = checked(oracle, theta, "adam", step)?;
         history.push(f);
         on_step(step, f);
@@ -329,6 +337,34 @@ fn strong_wolfe(
     Ok((if lo == 0 { b0 } else { b1 }, evals))
 }
 
+/// The L-BFGS direction `-H grad` by the two-loop recursion over the stored pairs `(s, y)`
+/// (oldest first), with the initial Hessian scaled by `s'y / y'y` of the newest pair.
+fn two_loop_direction(grad: &[f64], hs: &[Vec<f64>], hy: &[Vec<f64>]) -> Vec<f64> {
+    let k = hs.len();
+    let mut q: Vec<f64> = grad.iter().map(|g| -g).collect();
+    let mut alpha = vec![0.0; k];
+    let rho: Vec<f64> = (0..k).map(|i| 1.0 / dot(&hy[i], &hs[i])).collect();
+    for i in (0..k).rev() {
+        alpha[i] = rho[i] * dot(&hs[i], &q);
+        for (qj, yj) in q.iter_mut().zip(&hy[i]) {
+            *qj -= alpha[i] * yj;
+        }
+    }
+    if k > 0 {
+        let gamma = dot(&hs[k - 1], &hy[k - 1]) / dot(&hy[k - 1], &hy[k - 1]);
+        for qj in q.iter_mut() {
+            *qj *= gamma;
+        }
+    }
+    for i in 0..k {
+        let beta = rho[i] * dot(&hy[i], &q);
+        for (qj, sj) in q.iter_mut().zip(&hs[i]) {
+            *qj += sj * (alpha[i] - beta);
+        }
+    }
+    q
+}
+
 /// L-BFGS with strong-Wolfe line search on `theta` in place.
 pub fn lbfgs(
     theta: &mut [f64],
@@ -387,30 +423,7 @@ pub fn lbfgs(
                     hy.push(y);
                 }
             }
-            // Two-loop recursion for -H grad.
-            let k = hs.len();
-            let mut q: Vec<f64> = grad.iter().map(|g| -g).collect();
-            let mut alpha = vec![0.0; k];
-            let rho: Vec<f64> = (0..k).map(|i| 1.0 / dot(&hy[i], &hs[i])).collect();
-            for i in (0..k).rev() {
-                alpha[i] = rho[i] * dot(&hs[i], &q);
-                for (qj, yj) in q.iter_mut().zip(&hy[i]) {
-                    *qj -= alpha[i] * yj;
-                }
-            }
-            if k > 0 {
-                let gamma = dot(&hs[k - 1], &hy[k - 1]) / dot(&hy[k - 1], &hy[k - 1]);
-                for qj in q.iter_mut() {
-                    *qj *= gamma;
-                }
-            }
-            for i in 0..k {
-                let beta = rho[i] * dot(&hy[i], &q);
-                for (qj, sj) in q.iter_mut().zip(&hs[i]) {
-                    *qj += sj * (alpha[i] - beta);
-                }
-            }
-            d = q;
+            d = two_loop_direction(&grad, &hs, &hy);
         }
         prev_grad = Some(grad.clone());
         let prev_loss = loss;
@@ -601,7 +614,7 @@ mod tests {
             &mut oracle,
             &s,
             false,
-            &mut |_, _| Ok(()),
+            &mut |_, _| Ok(false),
             &mut |_, _| {},
         )
         .unwrap_err();
@@ -636,7 +649,7 @@ mod tests {
             &mut q,
             &s,
             false,
-            &mut |_, _| Ok(()),
+            &mut |_, _| Ok(false),
             &mut |_, _| {},
         )
         .unwrap();

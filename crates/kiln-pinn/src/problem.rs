@@ -102,7 +102,7 @@ pub type JetFn = Arc<dyn Fn(&[Dual2]) -> Vec<Dual2> + Send + Sync>;
 /// A PDE residual: zero where the network solves the equation; one tensor per equation.
 pub type ResidualFn = Arc<dyn Fn(&Fields) -> Result<Vec<Tensor<2>>> + Send + Sync>;
 
-/// The same residual pointwise on the host, for the fused engine (see [`crate::pointwise`]).
+/// The same residual pointwise on the host, for the fused engine (see [`PointFields`](crate::PointFields)).
 pub type PointResidualFn =
     Arc<dyn Fn(&crate::pointwise::PointFields) -> Result<Vec<crate::pointwise::Lin>> + Send + Sync>;
 

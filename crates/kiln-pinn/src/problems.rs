@@ -46,8 +46,6 @@ pub struct ProblemOptions {
     pub noise: f64,
     /// Weight of the data misfit.
     pub data_weight: f64,
-    /// Seed for observation locations and noise.
-    pub seed: u64,
 }
 
 impl Default for ProblemOptions {
@@ -57,7 +55,6 @@ impl Default for ProblemOptions {
             observations: 0,
             noise: 0.0,
             data_weight: 1.0,
-            seed: 0,
         }
     }
 }
@@ -145,8 +142,11 @@ impl ProblemKind {
         !matches!(self, ProblemKind::Kovasznay | ProblemKind::Elasticity)
     }
 
-    /// Builds the problem.
-    pub fn build(self, options: &ProblemOptions) -> Result<Problem> {
+    /// Builds the problem; `seed` (the run's seed, [`PinnValidParams::seed`] in
+    /// [`crate::solve`]) draws the observation locations and noise.
+    ///
+    /// [`PinnValidParams::seed`]: crate::PinnValidParams::seed
+    pub fn build(self, options: &ProblemOptions, seed: u64) -> Result<Problem> {
         if !(options.noise.is_finite() && options.noise >= 0.0) {
             return Err(
                 kiln_core::KilnError::invalid("noise", options.noise, "must be >= 0").into(),
@@ -171,7 +171,7 @@ impl ProblemKind {
             ProblemKind::Elasticity => elasticity()?,
         };
         if options.observations > 0 {
-            p.observations = Some(observe(&p, options)?);
+            p.observations = Some(observe(&p, options, seed)?);
         }
         Ok(p)
     }
@@ -179,11 +179,11 @@ impl ProblemKind {
 
 /// Samples observations of the reference solution: nearest evaluation-grid values at random
 /// grid points, plus noise.
-fn observe(p: &Problem, options: &ProblemOptions) -> Result<Observations> {
+fn observe(p: &Problem, options: &ProblemOptions, seed: u64) -> Result<Observations> {
     let (points, values) = p.evaluation_set();
     let dim = p.domain.dim();
     let n_ref = points.len() / dim;
-    let mut rng = kiln_core::seed::rng_stream(options.seed, 11);
+    let mut rng = kiln_core::seed::rng_stream(seed, 11);
     let mut obs_points = Vec::with_capacity(options.observations * dim);
     let mut obs_values = Vec::with_capacity(options.observations * p.outputs);
     for _ in 0..options.observations {

@@ -4,7 +4,10 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use kiln_core::KilnError;
+
 use crate::dual::MAX_DIM;
+use crate::errors::Result;
 
 /// How collocation points are placed in a box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -20,16 +23,21 @@ pub enum Sampler {
     Sobol,
 }
 
-/// A standard normal draw (Box–Muller; kiln avoids `rand_distr`).
-pub fn normal(rng: &mut impl Rng) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
+pub(crate) use kiln_core::numerics::standard_normal as normal;
 
-/// The first `n` points of the Sobol sequence in `[0,1)^dim` (`dim <= 3`), skipping the origin.
-pub fn sobol(n: usize, dim: usize) -> Vec<f64> {
-    assert!(dim <= MAX_DIM, "sobol supports dim <= {MAX_DIM}");
+/// The first `n` points of the Sobol sequence in `[0,1)^dim`, skipping the origin. The
+/// direction numbers cover `dim <= 3` (kiln-pinn's problems have at most 3 input dimensions);
+/// a larger `dim` is a [`KilnError::InvalidParameter`], not a panic.
+pub fn sobol(n: usize, dim: usize) -> Result<Vec<f64>> {
+    if dim > MAX_DIM {
+        return Err(KilnError::invalid(
+            "sobol dim",
+            dim,
+            format!("the built-in Sobol direction numbers cover dim <= {MAX_DIM}"),
+        )
+        .into());
+    }
+    let len = kiln_core::error::checked_len(&[n, dim], "sobol points")?;
     const BITS: usize = 32;
     // Direction numbers: dim 0 is van der Corput; dims 1, 2 from Joe & Kuo (new-joe-kuo-6.21201):
     // d=2: s=1, a=0, m=[1]; d=3: s=2, a=1, m=[1, 3].
@@ -65,7 +73,10 @@ pub fn sobol(n: usize, dim: usize) -> Vec<f64> {
     };
     let dirs: Vec<[u32; BITS]> = (0..dim).map(directions).collect();
     let mut state = vec![0u32; dim];
-    let mut out = Vec::with_capacity(n * dim);
+    if n >= 1 << BITS {
+        return Err(KilnError::invalid("sobol n", n, "must be < 2^32").into());
+    }
+    let mut out = Vec::with_capacity(len);
     for i in 1..=n {
         // Gray-code update: flip the direction of the lowest zero bit of i - 1.
         let c = (i - 1).trailing_ones() as usize;
@@ -74,7 +85,7 @@ pub fn sobol(n: usize, dim: usize) -> Vec<f64> {
             out.push(state[d] as f64 / 4_294_967_296.0);
         }
     }
-    out
+    Ok(out)
 }
 
 impl Sampler {
@@ -87,13 +98,18 @@ impl Sampler {
         }
     }
 
-    /// `n` points in the box `[lo, hi]`, row-major `n x dim`.
-    pub fn sample(self, n: usize, lo: &[f64], hi: &[f64], rng: &mut impl Rng) -> Vec<f64> {
+    /// `n` points in the box `[lo, hi]`, row-major `n x dim`; `lo` and `hi` must have the
+    /// same length.
+    pub fn sample(self, n: usize, lo: &[f64], hi: &[f64], rng: &mut impl Rng) -> Result<Vec<f64>> {
         let dim = lo.len();
+        if hi.len() != dim {
+            return Err(KilnError::shape("sampler box bounds", dim, hi.len()).into());
+        }
+        let total = kiln_core::error::checked_len(&[n, dim], "sampler points")?;
         let unit: Vec<f64> = match self {
-            Sampler::Uniform => (0..n * dim).map(|_| rng.random::<f64>()).collect(),
+            Sampler::Uniform => (0..total).map(|_| rng.random::<f64>()).collect(),
             Sampler::Lhs => {
-                let mut u = vec![0.0; n * dim];
+                let mut u = vec![0.0; total];
                 for d in 0..dim {
                     let mut strata: Vec<usize> = (0..n).collect();
                     strata.shuffle(rng);
@@ -105,20 +121,21 @@ impl Sampler {
             }
             Sampler::Sobol => {
                 let shift: Vec<f64> = (0..dim).map(|_| rng.random::<f64>()).collect();
-                let mut u = sobol(n, dim);
+                let mut u = sobol(n, dim)?;
                 for (k, v) in u.iter_mut().enumerate() {
                     *v = (*v + shift[k % dim]).fract();
                 }
                 u
             }
         };
-        unit.iter()
+        Ok(unit
+            .iter()
             .enumerate()
             .map(|(k, u)| {
                 let d = k % dim;
                 lo[d] + u * (hi[d] - lo[d])
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -147,19 +164,36 @@ mod tests {
     fn sobol_first_points_match_the_published_sequence() {
         // Joe–Kuo sequence (skipping 0): (0.5,0.5,0.5), (0.75,0.25,0.25), (0.25,0.75,0.75),
         // (0.375,0.375,0.625), (0.875,0.875,0.125).
-        let s = sobol(5, 3);
+        let s = sobol(5, 3).unwrap();
         let expect = [
             0.5, 0.5, 0.5, 0.75, 0.25, 0.25, 0.25, 0.75, 0.75, 0.375, 0.375, 0.625, 0.875, 0.875,
             0.125,
         ];
         assert_eq!(s, expect);
+        assert!(matches!(
+            sobol(5, 4),
+            Err(crate::PinnError::Core(KilnError::InvalidParameter { .. }))
+        ));
+        let mut rng = kiln_core::seed::rng(1);
+        assert!(
+            Sampler::Sobol
+                .sample(4, &[0.0; 4], &[1.0; 4], &mut rng)
+                .is_err()
+        );
+        assert!(
+            Sampler::Uniform
+                .sample(4, &[0.0; 2], &[1.0], &mut rng)
+                .is_err()
+        );
     }
 
     #[test]
     fn lhs_has_one_point_per_stratum() {
         let mut rng = kiln_core::seed::rng(3);
         let n = 17;
-        let p = Sampler::Lhs.sample(n, &[0.0, -1.0], &[1.0, 1.0], &mut rng);
+        let p = Sampler::Lhs
+            .sample(n, &[0.0, -1.0], &[1.0, 1.0], &mut rng)
+            .unwrap();
         for d in 0..2 {
             let mut seen = vec![false; n];
             for k in 0..n {

@@ -79,7 +79,7 @@ impl Pinn {
             problem.domain.lo(),
             problem.domain.hi(),
             &mut pts_rng,
-        );
+        )?;
         let conditions = problem
             .conditions
             .iter()
@@ -144,7 +144,7 @@ impl Pinn {
         let cell = std::cell::RefCell::new(&mut self.loss);
         let adam_out = {
             let mut oracle = |t: &[f64]| cell.borrow().value_and_grad(t);
-            let mut hook = |step: usize, t: &[f64]| -> Result<()> {
+            let mut hook = |step: usize, t: &[f64]| -> Result<bool> {
                 let mut loss = cell.borrow_mut();
                 if p.balance_every() > 0 && step.is_multiple_of(p.balance_every()) {
                     rebalance(&mut loss, t)?;
@@ -155,7 +155,13 @@ impl Pinn {
                 {
                     refine(&mut loss, t, r, &mut rar_rng)?;
                 }
-                Ok(())
+                if let Some(target) = p.target_l2()
+                    && step > 0
+                    && step.is_multiple_of(target.every)
+                {
+                    return Ok(l2_error(&loss, t)? <= target.l2);
+                }
+                Ok(false)
             };
             let mut on_step = |_: usize, _: f64| progress.inc(1);
             adam(
@@ -174,13 +180,16 @@ impl Pinn {
                 return Err(e);
             }
         };
+        let target_reached = adam_out.stop_reason == StopReason::TargetReached;
         progress.message("l-bfgs");
         // Causal weights are constants of the gradient, so the weighted loss has no gradient
         // L-BFGS's line search could trust: they shape the Adam phase only.
         cell.borrow_mut().set_causal(None)?;
+        // Once the target is reached the run is over: time to target is what was asked.
+        let lbfgs_steps = if target_reached { 0 } else { p.lbfgs_steps() };
         let lbfgs_settings = LbfgsSettings {
-            max_iter: p.lbfgs_steps(),
-            max_eval: p.lbfgs_steps() * 5 / 4 + 1,
+            max_iter: lbfgs_steps,
+            max_eval: lbfgs_steps * 5 / 4 + 1,
             history: p.lbfgs_history(),
             tolerance_grad: p.tolerance_grad(),
             tolerance_change: p.tolerance_change(),
@@ -242,6 +251,24 @@ impl Pinn {
     }
 }
 
+/// Relative L2 error of the network at `theta` against the problem's reference solution.
+fn l2_error(loss: &PinnLoss, theta: &[f64]) -> Result<f64> {
+    let (points, reference) = loss.problem().evaluation_set();
+    let predicted = loss.predict(theta, &points)?;
+    if predicted.len() != reference.len() {
+        return Err(
+            kiln_core::KilnError::shape("prediction", reference.len(), predicted.len()).into(),
+        );
+    }
+    let (num, den) = predicted
+        .iter()
+        .zip(&reference)
+        .fold((0.0, 0.0), |(n, d), (p, r)| {
+            (n + (p - r) * (p - r), d + r * r)
+        });
+    Ok((num / den).sqrt())
+}
+
 /// Learning-rate annealing (Wang, Teng & Perdikaris 2021): weight of term i moves towards
 /// `max |grad L_residual| / mean |grad L_i|`, with a moving average of factor 0.9.
 fn rebalance(loss: &mut PinnLoss, theta: &[f64]) -> Result<()> {
@@ -275,7 +302,7 @@ fn refine(
     let domain = loss.problem().domain.clone();
     let dim = domain.dim();
     let cand =
-        crate::sampling::Sampler::Uniform.sample(r.candidates, domain.lo(), domain.hi(), rng);
+        crate::sampling::Sampler::Uniform.sample(r.candidates, domain.lo(), domain.hi(), rng)?;
     let res = loss.residual_at(theta, &cand)?;
     let mut order: Vec<usize> = (0..res.len()).collect();
     order.sort_by(|&a, &b| res[b].total_cmp(&res[a]));
@@ -307,7 +334,7 @@ pub fn solve(
     backend: BackendKind,
     progress: &dyn Progress,
 ) -> Result<(SolveReport, Pinn)> {
-    let problem = kind.build(options)?;
+    let problem = kind.build(options, params.seed())?;
     let mut pinn = Pinn::new(problem, params, backend)?;
     let train = pinn.train(progress)?;
     let eval = pinn.evaluate()?;

@@ -103,3 +103,29 @@ fn soft_constraints_and_data_also_train() {
         "balancing changed the weight"
     );
 }
+
+#[test]
+fn target_l2_stops_at_the_first_check_that_meets_it() {
+    let r = poisson(
+        PinnParams::new()
+            .hidden(vec![16, 16])
+            .n_collocation(64)
+            .adam_steps(ADAM_STEPS)
+            .adam_lr(5e-3)
+            .lbfgs_steps(200)
+            .target_l2(Some(kiln_pinn::TargetL2 {
+                l2: 1e-2,
+                every: 50,
+            })),
+    );
+    assert_eq!(r.train.stop_reason, StopReason::TargetReached);
+    // Stopped at a check (a multiple of 50 steps) with the target met; no L-BFGS after it.
+    assert!(r.train.adam.steps > 0 && r.train.adam.steps.is_multiple_of(50));
+    assert!(r.train.adam.steps < ADAM_STEPS);
+    assert!(
+        r.l2_relative_error <= 1e-2,
+        "L2 {:.3e}",
+        r.l2_relative_error
+    );
+    assert_eq!(r.train.lbfgs.stop_reason, StopReason::Skipped);
+}

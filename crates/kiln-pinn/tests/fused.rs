@@ -30,7 +30,7 @@ fn small_loss(
         noise: 0.01,
         ..ProblemOptions::default()
     };
-    let problem = kind.build(&opts).unwrap();
+    let problem = kind.build(&opts, 0).unwrap();
     let mut rng = kiln_core::seed::rng(seed);
     let dom = problem.domain.clone();
     let net = Network::new(arch, act, dom.lo(), dom.hi(), &[6, 5], 1, &mut rng);
@@ -38,7 +38,9 @@ fn small_loss(
     for (i, v) in theta.iter_mut().enumerate() {
         *v += 0.03 * ((i * 7919 % 11) as f64 - 5.0) / 5.0;
     }
-    let colloc = Sampler::Lhs.sample(n, dom.lo(), dom.hi(), &mut rng);
+    let colloc = Sampler::Lhs
+        .sample(n, dom.lo(), dom.hi(), &mut rng)
+        .unwrap();
     let conds = problem
         .conditions
         .iter()
@@ -50,6 +52,7 @@ fn small_loss(
 }
 
 fn rel(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "compared vectors differ in length");
     let d: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
     let n: f64 = b.iter().map(|y| y * y).sum();
     (d / n).sqrt()
@@ -108,6 +111,7 @@ fn fused_engine_matches_the_burn_path() {
                             "{what} {nf}"
                         );
                     }
+                    assert_eq!(tf.len(), tb.len(), "{what}");
                     for (a, b) in tf.iter().zip(&tb) {
                         assert!(rel(a, b) < 1e-11, "{what}: term gradient {}", rel(a, b));
                     }
@@ -216,7 +220,7 @@ fn fused_engine_is_refused_where_it_does_not_apply() {
     assert!(loss.set_engine(Engine::Fused).is_err());
     assert!(!loss.uses_fused());
     let problem = ProblemKind::Kovasznay
-        .build(&ProblemOptions::default())
+        .build(&ProblemOptions::default(), 0)
         .unwrap();
     let dom = problem.domain.clone();
     let mut rng = kiln_core::seed::rng(1);
@@ -239,7 +243,7 @@ fn fused_engine_is_refused_where_it_does_not_apply() {
     assert!(l.set_engine(Engine::Fused).is_err());
     // f32 always runs on Burn.
     let problem = ProblemKind::Poisson1d
-        .build(&ProblemOptions::default())
+        .build(&ProblemOptions::default(), 0)
         .unwrap();
     let net = Network::new(
         Architecture::Mlp,
@@ -254,4 +258,42 @@ fn fused_engine_is_refused_where_it_does_not_apply() {
     let mut l = PinnLoss::new(problem, net, Precision::F32, dev, vec![0.1, 0.2], vec![]).unwrap();
     assert!(l.set_engine(Engine::Fused).is_err());
     assert!(!l.uses_fused());
+}
+
+#[test]
+fn residual_at_checks_lengths_on_both_engines() {
+    let (mut loss, theta) = small_loss(
+        ProblemKind::Poisson1d,
+        false,
+        Architecture::Mlp,
+        Activation::Tanh,
+        10,
+        1,
+    );
+    for engine in [Engine::Fused, Engine::Burn] {
+        loss.set_engine(engine).unwrap();
+        assert_eq!(loss.residual_at(&theta, &[0.1, 0.2]).unwrap().len(), 2);
+        // Too few parameters, too many, a non-finite point.
+        assert!(loss.residual_at(&theta[1..], &[0.1]).is_err(), "{engine:?}");
+        let mut long = theta.clone();
+        long.push(0.0);
+        assert!(loss.residual_at(&long, &[0.1]).is_err(), "{engine:?}");
+        assert!(loss.residual_at(&theta, &[f64::NAN]).is_err(), "{engine:?}");
+    }
+    // A 2D problem: an odd number of coordinates is not a point set.
+    let (mut loss, theta) = small_loss(
+        ProblemKind::Burgers,
+        false,
+        Architecture::Mlp,
+        Activation::Tanh,
+        10,
+        1,
+    );
+    for engine in [Engine::Fused, Engine::Burn] {
+        loss.set_engine(engine).unwrap();
+        assert!(
+            loss.residual_at(&theta, &[0.1, 0.2, 0.3]).is_err(),
+            "{engine:?}"
+        );
+    }
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_pinn::Activation;
-use kiln_pinn::jet::{Channels, Jet, Needs};
 use kiln_pinn::loss::theta_on;
 use kiln_pinn::network::{Architecture, Network};
+use kiln_pinn::{Channels, Jet, Needs};
 use proptest::prelude::*;
 
 fn net(

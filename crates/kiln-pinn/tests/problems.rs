@@ -5,8 +5,8 @@ use std::f64::consts::PI;
 use std::sync::Arc;
 
 use kiln_core::{Autodiff, BackendKind, GradCheckConfig, Precision, convert, device, grad_check};
-use kiln_pinn::dual::Dual2;
-use kiln_pinn::jet::Jet;
+use kiln_pinn::Dual2;
+use kiln_pinn::Jet;
 use kiln_pinn::loss::PinnLoss;
 use kiln_pinn::network::{Architecture, Network};
 use kiln_pinn::operators::Fields;
@@ -19,7 +19,9 @@ fn residual_of_exact(p: &Problem, exact: impl Fn(&[Dual2]) -> Vec<Dual2>) -> f64
     let dev = device(BackendKind::Flex, Autodiff::Off, Precision::F32).unwrap();
     let dim = p.domain.dim();
     let mut rng = kiln_core::seed::rng(5);
-    let points = kiln_pinn::Sampler::Uniform.sample(50, p.domain.lo(), p.domain.hi(), &mut rng);
+    let points = kiln_pinn::Sampler::Uniform
+        .sample(50, p.domain.lo(), p.domain.hi(), &mut rng)
+        .unwrap();
     let ch = Arc::new(p.needs.channels(dim).unwrap());
     let q: Vec<Vec<Dual2>> = points.chunks(dim).map(|x| exact(&Dual2::vars(x))).collect();
     let jet = Jet::from_duals(ch, &q, Precision::F64, &dev).unwrap();
@@ -34,18 +36,18 @@ fn residual_of_exact(p: &Problem, exact: impl Fn(&[Dual2]) -> Vec<Dual2>) -> f64
 #[test]
 fn residuals_vanish_on_closed_form_solutions() {
     let o = ProblemOptions::default();
-    let p = ProblemKind::Poisson1d.build(&o).unwrap();
+    let p = ProblemKind::Poisson1d.build(&o, 0).unwrap();
     assert!(residual_of_exact(&p, |x| vec![(x[0] * PI).sin()]) < 1e-10);
-    let p = ProblemKind::Heat.build(&o).unwrap();
+    let p = ProblemKind::Heat.build(&o, 0).unwrap();
     let r = residual_of_exact(&p, |x| {
         vec![(x[1] * (-0.4 * PI * PI)).exp() * (x[0] * PI).sin()]
     });
     assert!(r < 1e-10, "{r}");
-    let p = ProblemKind::Helmholtz2d.build(&o).unwrap();
+    let p = ProblemKind::Helmholtz2d.build(&o, 0).unwrap();
     let k = 2.0 * PI;
     let r = residual_of_exact(&p, |x| vec![(x[0] * k).sin() * (x[1] * k).sin()]);
     assert!(r < 1e-9, "{r}");
-    let p = ProblemKind::Kovasznay.build(&o).unwrap();
+    let p = ProblemKind::Kovasznay.build(&o, 0).unwrap();
     let nu = 1.0 / 20.0;
     let l = 1.0 / (2.0 * nu) - (1.0 / (4.0 * nu * nu) + 4.0 * PI * PI).sqrt();
     let r = residual_of_exact(&p, |x| {
@@ -58,9 +60,9 @@ fn residuals_vanish_on_closed_form_solutions() {
     });
     assert!(r < 1e-9, "{r}");
     // A wrong solution must not pass (the check can fail).
-    let p = ProblemKind::Poisson1d.build(&o).unwrap();
+    let p = ProblemKind::Poisson1d.build(&o, 0).unwrap();
     assert!(residual_of_exact(&p, |x| vec![(x[0] * PI).cos()]) > 1.0);
-    let p = ProblemKind::Elasticity.build(&o).unwrap();
+    let p = ProblemKind::Elasticity.build(&o, 0).unwrap();
     let r = residual_of_exact(&p, |x| {
         vec![
             (x[0] * (2.0 * PI)).cos() * (x[1] * PI).sin(),
@@ -119,7 +121,7 @@ fn invalid_domains_and_names_are_rejected() {
         noise: -1.0,
         ..ProblemOptions::default()
     };
-    assert!(ProblemKind::Poisson1d.build(&bad).is_err());
+    assert!(ProblemKind::Poisson1d.build(&bad, 0).is_err());
 }
 
 /// The whole PINN loss (residual with second derivatives, soft conditions, data) against
@@ -137,7 +139,7 @@ fn full_loss_passes_grad_check() {
             noise: 0.01,
             ..ProblemOptions::default()
         };
-        let problem = kind.build(&opts).unwrap();
+        let problem = kind.build(&opts, 0).unwrap();
         let mut rng = kiln_core::seed::rng(9);
         let dom = problem.domain.clone();
         let net = Network::new(
@@ -150,7 +152,9 @@ fn full_loss_passes_grad_check() {
             &mut rng,
         );
         let theta = net.init(&mut rng);
-        let colloc = kiln_pinn::Sampler::Lhs.sample(7, dom.lo(), dom.hi(), &mut rng);
+        let colloc = kiln_pinn::Sampler::Lhs
+            .sample(7, dom.lo(), dom.hi(), &mut rng)
+            .unwrap();
         let conds: Vec<Vec<f64>> = problem
             .conditions
             .iter()
@@ -191,6 +195,7 @@ fn full_loss_passes_grad_check() {
         assert!(report.passed, "{kind:?} hard={hard}: {report}");
         // value_and_grad is the same gradient.
         let (_, g) = on_ad.value_and_grad(&theta).unwrap();
+        assert_eq!(g.len(), report.analytic.len());
         for (a, b) in g.iter().zip(&report.analytic) {
             assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()));
         }

@@ -8,16 +8,29 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kiln_privacy::calibrate::{noise_multiplier, noise_multiplier_for};
+use kiln_privacy::calibrate::{CalibrationParams, Unknown, calibrate};
 use kiln_privacy::{AccountantKind, BatchSampling, Ledger, epsilon};
 
 fn benches(c: &mut Criterion) {
-    let ledger = Ledger::dp_sgd(0.01, 1.1, 10_000).unwrap();
+    let ledger = Ledger::steps(&BatchSampling::poisson(0.01), 1.1, 10_000).unwrap();
     c.bench_function("rdp_query_q0.01_s1.1_1e4", |b| {
         b.iter(|| epsilon(AccountantKind::Rdp, black_box(&ledger), 1e-5).unwrap())
     });
     c.bench_function("rdp_calibrate_eps1_q0.01_1e4", |b| {
-        b.iter(|| noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4).unwrap())
+        b.iter(|| {
+            calibrate(
+                &CalibrationParams::new(Unknown::NoiseMultiplier)
+                    .accountant(AccountantKind::Rdp)
+                    .sampling(BatchSampling::poisson(0.01))
+                    .steps(10_000)
+                    .delta(1e-5)
+                    .target_epsilon(1.0)
+                    .tolerance(1e-4)
+                    .check()
+                    .unwrap(),
+            )
+            .unwrap()
+        })
     });
     let wor = BatchSampling::WithoutReplacement {
         dataset_size: 60_000,
@@ -29,8 +42,18 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("rdp_wor_calibrate_eps1_n60000_m256_1e3", |b| {
         b.iter(|| {
-            noise_multiplier_for(AccountantKind::Rdp, black_box(&wor), 1_000, 1e-5, 1.0, 1e-4)
-                .unwrap()
+            calibrate(
+                &CalibrationParams::new(Unknown::NoiseMultiplier)
+                    .accountant(AccountantKind::Rdp)
+                    .sampling(*black_box(&wor))
+                    .steps(1_000)
+                    .delta(1e-5)
+                    .target_epsilon(1.0)
+                    .tolerance(1e-4)
+                    .check()
+                    .unwrap(),
+            )
+            .unwrap()
         })
     });
     let mut g = c.benchmark_group("pld");
@@ -38,12 +61,25 @@ fn benches(c: &mut Criterion) {
     g.bench_function("pld_query_q0.01_s1.1_1e4", |b| {
         b.iter(|| epsilon(AccountantKind::Pld, black_box(&ledger), 1e-5).unwrap())
     });
-    let abadi = Ledger::dp_sgd(0.01, 4.0, 10_000).unwrap();
+    let abadi = Ledger::steps(&BatchSampling::poisson(0.01), 4.0, 10_000).unwrap();
     g.bench_function("pld_query_q0.01_s4_1e4", |b| {
         b.iter(|| epsilon(AccountantKind::Pld, black_box(&abadi), 1e-5).unwrap())
     });
     g.bench_function("pld_calibrate_eps1_q0.01_1e4", |b| {
-        b.iter(|| noise_multiplier(AccountantKind::Pld, 0.01, 10_000, 1e-5, 1.0, 1e-3).unwrap())
+        b.iter(|| {
+            calibrate(
+                &CalibrationParams::new(Unknown::NoiseMultiplier)
+                    .accountant(AccountantKind::Pld)
+                    .sampling(BatchSampling::poisson(0.01))
+                    .steps(10_000)
+                    .delta(1e-5)
+                    .target_epsilon(1.0)
+                    .tolerance(1e-3)
+                    .check()
+                    .unwrap(),
+            )
+            .unwrap()
+        })
     });
     g.finish();
     // PRV (certified bracket), the same queries as benches/prv_accountant_timing.py.
@@ -56,8 +92,17 @@ fn benches(c: &mut Criterion) {
     g.bench_function("prv_query_q0.01_s4_1e4", |b| {
         b.iter(|| prv.epsilon(black_box(&abadi), 1e-5).unwrap())
     });
+    let prv_cal = CalibrationParams::new(Unknown::NoiseMultiplier)
+        .accountant(AccountantKind::Prv)
+        .sampling(BatchSampling::poisson(0.01))
+        .steps(10_000)
+        .delta(1e-5)
+        .target_epsilon(1.0)
+        .tolerance(1e-3)
+        .check()
+        .unwrap();
     g.bench_function("prv_calibrate_eps1_q0.01_1e4", |b| {
-        b.iter(|| noise_multiplier(AccountantKind::Prv, 0.01, 10_000, 1e-5, 1.0, 1e-3).unwrap())
+        b.iter(|| calibrate(black_box(&prv_cal)).unwrap())
     });
     g.finish();
 }

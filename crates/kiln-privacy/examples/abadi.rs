@@ -5,11 +5,11 @@
 
 use kiln_privacy::accountant::pld_bracket;
 use kiln_privacy::audit::{Sampling, TrainingPlan, audit};
-use kiln_privacy::calibrate::noise_multiplier;
-use kiln_privacy::{AccountantKind, Ledger, epsilon};
+use kiln_privacy::calibrate::{CalibrationParams, Unknown, calibrate};
+use kiln_privacy::{AccountantKind, BatchSampling, Ledger, epsilon};
 
 fn main() -> Result<(), kiln_privacy::PrivacyError> {
-    let ledger = Ledger::dp_sgd(0.01, 4.0, 10_000)?;
+    let ledger = Ledger::steps(&BatchSampling::poisson(0.01), 4.0, 10_000)?;
     // Wall times are indicative only (the criterion benches are the measurement).
     let ms = |t: std::time::Instant| t.elapsed().as_secs_f64() * 1e3;
     for kind in AccountantKind::ALL {
@@ -20,7 +20,7 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
     let t = std::time::Instant::now();
     let e = epsilon(
         AccountantKind::Pld,
-        &Ledger::dp_sgd(0.01, 1.1, 10_000)?,
+        &Ledger::steps(&BatchSampling::poisson(0.01), 1.1, 10_000)?,
         1e-5,
     )?;
     println!(
@@ -28,14 +28,32 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
         ms(t)
     );
     let t = std::time::Instant::now();
-    let c = noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4)?;
+    let c = calibrate(
+        &CalibrationParams::new(Unknown::NoiseMultiplier)
+            .accountant(AccountantKind::Rdp)
+            .sampling(BatchSampling::poisson(0.01))
+            .steps(10_000)
+            .delta(1e-5)
+            .target_epsilon(1.0)
+            .tolerance(1e-4)
+            .check()?,
+    )?;
     println!(
         "rdp calibration for epsilon 1: sigma {:.4}  ({:.1} ms)",
         c.value,
         ms(t)
     );
     let t = std::time::Instant::now();
-    let c = noise_multiplier(AccountantKind::Pld, 0.01, 10_000, 1e-5, 1.0, 1e-3)?;
+    let c = calibrate(
+        &CalibrationParams::new(Unknown::NoiseMultiplier)
+            .accountant(AccountantKind::Pld)
+            .sampling(BatchSampling::poisson(0.01))
+            .steps(10_000)
+            .delta(1e-5)
+            .target_epsilon(1.0)
+            .tolerance(1e-3)
+            .check()?,
+    )?;
     println!(
         "pld calibration for epsilon 1: sigma {:.4}  ({:.1} ms)",
         c.value,
@@ -50,7 +68,16 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
         "PRV certified bracket: [{:.4}, {:.4}], estimate {:.4} (eps_error {})",
         prv.lower, prv.upper, prv.estimate, prv.eps_error
     );
-    let c = noise_multiplier(AccountantKind::Rdp, 0.01, 10_000, 1e-5, 1.0, 1e-4)?;
+    let c = calibrate(
+        &CalibrationParams::new(Unknown::NoiseMultiplier)
+            .accountant(AccountantKind::Rdp)
+            .sampling(BatchSampling::poisson(0.01))
+            .steps(10_000)
+            .delta(1e-5)
+            .target_epsilon(1.0)
+            .tolerance(1e-4)
+            .check()?,
+    )?;
     println!(
         "noise multiplier for epsilon 1: {:.4} (achieves {:.4})",
         c.value, c.epsilon
@@ -68,7 +95,7 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
     };
     println!(
         "audit of the same run with shuffled batches: {}",
-        audit(&plan)?.verdict
+        audit(&plan.check()?)?.verdict
     );
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::calibrate::{AtFailLimit, Space, search};
 use crate::composition::{advanced_epsilon, basic_epsilon};
 use crate::errors::{PrivacyError, Result};
 use crate::event::{Ledger, check_delta, check_epsilon};
@@ -39,6 +40,12 @@ impl AccountantKind {
         AccountantKind::Advanced,
         AccountantKind::Prv,
     ];
+
+    /// Whether [`crate::calibrate`] calibrates against this accountant (RDP and PLD; the
+    /// composition theorems are for comparison only).
+    pub fn calibrates(self) -> bool {
+        matches!(self, AccountantKind::Rdp | AccountantKind::Pld)
+    }
 
     /// The name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
@@ -93,8 +100,34 @@ pub fn epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64>
     }
 }
 
+/// Like [`epsilon`], but an infinite epsilon is a [`PrivacyError::NoFiniteEpsilon`] that says
+/// why (JSON and most callers have no use for infinity).
+///
+/// The PLD accountant's pessimistic estimate moves the mass it truncates from the tails to an
+/// infinite loss, so below that mass (the default [`PldParams`] truncate 1e-15 per composition
+/// and a tail of the mechanism's noise; about 1e-15 after composition) no finite epsilon
+/// exists; RDP and the composition theorems stay finite down to any delta.
+pub fn finite_epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64> {
+    let eps = epsilon(kind, ledger, delta)?;
+    if eps.is_finite() {
+        return Ok(eps);
+    }
+    let reason = match kind {
+        AccountantKind::Pld => format!(
+            "delta {delta:e} is below the tail mass the pessimistic PLD discretization moves to              infinite loss (about {:e} after composition with the default settings); use the              rdp accountant or a larger delta",
+            PldParams::new().check()?.tail_mass_truncation
+        ),
+        _ => format!("delta {delta:e} is too small for this ledger; use a larger delta"),
+    };
+    Err(PrivacyError::NoFiniteEpsilon {
+        accountant: kind.name().into(),
+        reason,
+    })
+}
+
 /// Delta of `ledger` at `epsilon` with the default settings of `kind`. For the composition
-/// theorems delta is found by bisection in log space (to 1e-6 relative, upper end).
+/// theorems delta is found by the crate's one monotone search (geometric bisection to 1e-6
+/// relative, upper end).
 pub fn delta(kind: AccountantKind, ledger: &Ledger, eps: f64) -> Result<f64> {
     check_epsilon(eps)?;
     if ledger.total_count() == 0 {
@@ -111,20 +144,21 @@ pub fn delta(kind: AccountantKind, ledger: &Ledger, eps: f64) -> Result<f64> {
             reason: "kiln's PRV accountant answers epsilon for a delta; use pld for delta".into(),
         }),
         AccountantKind::Basic | AccountantKind::Advanced => {
-            let f = |d: f64| epsilon(kind, ledger, d);
-            let (mut lo, mut hi) = (1e-300f64.ln(), (1.0 - 1e-12f64).ln());
-            if f(hi.exp())? > eps {
-                return Ok(1.0);
+            // Epsilon decreases in delta: the smallest delta in [1e-300, 1 - 1e-12] meeting it.
+            let space = Space {
+                start: 1.0 - 1e-12,
+                min: 1e-300,
+                max: 1.0 - 1e-12,
+                integer: false,
+                decreasing: true,
+                at_fail_limit: AtFailLimit::Accept,
+                unreachable: "no delta below 1 reaches the epsilon",
+            };
+            match search(&space, eps, 1e-6, |d| epsilon(kind, ledger, d)) {
+                Ok(found) => Ok(found.ok),
+                Err(PrivacyError::Unreachable(_)) => Ok(1.0),
+                Err(e) => Err(e),
             }
-            while hi - lo > 1e-6 {
-                let mid = 0.5 * (lo + hi);
-                if f(mid.exp())? > eps {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            Ok(hi.exp())
         }
     }
 }

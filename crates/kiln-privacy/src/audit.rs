@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accountant::{AccountantKind, epsilon};
 use crate::errors::{PrivacyError, Result};
-use crate::event::{DpEvent, Ledger, check_delta, check_sigma};
+use crate::event::{BatchSampling, DpEvent, Ledger, check_delta, check_sigma};
 
 /// How batches were drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,23 +68,39 @@ fn default_accountant() -> AccountantKind {
     AccountantKind::Rdp
 }
 
+/// A checked [`TrainingPlan`]: only [`TrainingPlan::check`] (or the readers, which check)
+/// makes one. It reads like the plan (`Deref`) and adds the derived quantities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidTrainingPlan(TrainingPlan);
+
+impl std::ops::Deref for ValidTrainingPlan {
+    type Target = TrainingPlan;
+    fn deref(&self) -> &TrainingPlan {
+        &self.0
+    }
+}
+
 impl TrainingPlan {
     /// Reads and checks a plan from JSON text.
-    pub fn from_json(text: &str) -> Result<Self> {
+    pub fn from_json(text: &str) -> Result<ValidTrainingPlan> {
         let plan: TrainingPlan = kiln_core::io::parse_json(text, Path::new("<plan>"))?;
-        plan.check()?;
-        Ok(plan)
+        plan.check()
     }
 
-    /// Reads a plan file.
-    pub fn load(path: &Path) -> Result<Self> {
+    /// Reads and checks a plan file.
+    pub fn load(path: &Path) -> Result<ValidTrainingPlan> {
         let plan: TrainingPlan = kiln_core::io::read_json(path)?;
-        plan.check()?;
-        Ok(plan)
+        plan.check()
     }
 
-    /// Validates the numbers.
-    pub fn check(&self) -> Result<()> {
+    /// Validates the numbers and returns the checked plan.
+    pub fn check(&self) -> Result<ValidTrainingPlan> {
+        self.check_fields()?;
+        Ok(ValidTrainingPlan(self.clone()))
+    }
+
+    fn check_fields(&self) -> Result<()> {
         if self.dataset_size == 0 {
             return Err(PrivacyError::invalid("dataset_size", 0, "must be >= 1"));
         }
@@ -116,7 +132,9 @@ impl TrainingPlan {
             )),
         }
     }
+}
 
+impl ValidTrainingPlan {
     /// Sampling rate q = batch / dataset.
     pub fn sampling_rate(&self) -> f64 {
         self.batch_size as f64 / self.dataset_size as f64
@@ -153,8 +171,8 @@ impl TrainingPlan {
     pub fn correct_ledger(&self) -> Result<Ledger> {
         let (n, m, s) = (self.dataset_size, self.batch_size, self.noise_multiplier);
         match self.sampling {
-            Sampling::Poisson => Ledger::dp_sgd(
-                self.sampling_rate(),
+            Sampling::Poisson => Ledger::steps(
+                &BatchSampling::poisson(self.sampling_rate()),
                 self.noise_multiplier,
                 self.total_steps(),
             ),
@@ -214,9 +232,8 @@ pub struct AuditReport {
     pub mistakes: Vec<Mistake>,
 }
 
-/// Audits `plan`.
-pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
-    plan.check()?;
+/// Audits a checked plan.
+pub fn audit(plan: &ValidTrainingPlan) -> Result<AuditReport> {
     let q = plan.sampling_rate();
     let steps = plan.total_steps();
     let sigma = plan.noise_multiplier;
@@ -255,7 +272,11 @@ pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
         let e = match fixed {
             // Only RDP accounts fixed-size events.
             Some(ev) => epsilon(AccountantKind::Rdp, &Ledger::single(ev, epochs)?, delta)?,
-            None => epsilon(acc, &Ledger::dp_sgd(q, sigma, epochs)?, delta)?,
+            None => epsilon(
+                acc,
+                &Ledger::steps(&BatchSampling::poisson(q), sigma, epochs)?,
+                delta,
+            )?,
         };
         push(
             "per_epoch_composition",
@@ -275,7 +296,7 @@ pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
                 AccountantKind::Rdp,
             ),
             None => {
-                let step = Ledger::dp_sgd(q, sigma, 1)?;
+                let step = Ledger::steps(&BatchSampling::poisson(q), sigma, 1)?;
                 let a = epsilon(acc, &step, delta)?;
                 let p = epsilon(AccountantKind::Pld, &step, delta)?;
                 let off = |e: f64| (e / claimed - 1.0).abs();
@@ -293,7 +314,11 @@ pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
         );
     }
     let n = plan.dataset_size as f64;
-    let e = epsilon(acc, &Ledger::dp_sgd(q / n, sigma, steps)?, delta)?;
+    let e = epsilon(
+        acc,
+        &Ledger::steps(&BatchSampling::poisson(q / n), sigma, steps)?,
+        delta,
+    )?;
     push(
         "q_divided_twice",
         format!(
@@ -303,7 +328,11 @@ pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
         e,
     );
     if plan.sampling == Sampling::Shuffle {
-        let e = epsilon(acc, &Ledger::dp_sgd(q, sigma, steps)?, delta)?;
+        let e = epsilon(
+            acc,
+            &Ledger::steps(&BatchSampling::poisson(q), sigma, steps)?,
+            delta,
+        )?;
         push(
             "shuffling_accounted_as_poisson",
             "batches were shuffled, but privacy amplification by Poisson subsampling was claimed"
@@ -321,7 +350,11 @@ pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
         );
     }
     if plan.sampling.is_fixed_size() {
-        let e = epsilon(acc, &Ledger::dp_sgd(q, sigma, steps)?, delta)?;
+        let e = epsilon(
+            acc,
+            &Ledger::steps(&BatchSampling::poisson(q), sigma, steps)?,
+            delta,
+        )?;
         push(
             "fixed_size_accounted_as_poisson",
             "fixed-size batches were accounted as Poisson sampling at q = batch / N (a different \
@@ -334,7 +367,7 @@ pub fn audit(plan: &TrainingPlan) -> Result<AuditReport> {
     // steps add up, so this claims k times too little delta).
     // kiln has no exact single-release curve of fixed-size sampling, so this candidate uses
     // the Poisson step at the same q for every plan (as such a claim usually does).
-    let step = DpEvent::poisson_gaussian(q, sigma)?;
+    let step = BatchSampling::poisson(q).event(sigma)?;
     let e1 = crate::composition::single_release_epsilon(&step, delta)?;
     push(
         "basic_composition_delta_not_split",

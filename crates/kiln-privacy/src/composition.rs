@@ -2,12 +2,14 @@
 //! (Dwork, Rothblum, Vadhan 2010), applied to the exact per-release (epsilon_0, delta_0) of
 //! each event. They are sound but loose; kiln keeps them for comparison and for the audit.
 
+use crate::calibrate::{AtFailLimit, Space, search};
 use crate::errors::{PrivacyError, Result};
 use crate::event::{DpEvent, Ledger, check_delta};
 use crate::pld::single_release_delta;
 
-/// Smallest epsilon_0 with `delta(epsilon_0) <= delta_0` for one release, by bisection to
-/// 1e-12 relative, returning the upper end (never under-reports).
+/// Smallest epsilon_0 with `delta(epsilon_0) <= delta_0` for one release, by the crate's one
+/// monotone search (geometric bisection to 1e-12 relative), returning the upper end (never
+/// under-reports).
 pub fn single_release_epsilon(event: &DpEvent, delta0: f64) -> Result<f64> {
     let (q, sigma) = match *event {
         DpEvent::Gaussian { noise_multiplier } => (1.0, noise_multiplier),
@@ -31,26 +33,25 @@ pub fn single_release_epsilon(event: &DpEvent, delta0: f64) -> Result<f64> {
     if single_release_delta(q, sigma, 0.0) <= delta0 {
         return Ok(0.0);
     }
-    let mut hi = 1.0;
-    while single_release_delta(q, sigma, hi) > delta0 {
-        hi *= 2.0;
-        if hi > 1e7 {
-            return Err(PrivacyError::numerical(
-                "single_release_epsilon",
-                format!("no epsilon below 1e7 reaches delta {delta0}"),
-            ));
+    // delta(epsilon) decreases in epsilon: the smallest epsilon in (0, 1e7] meeting delta0.
+    let space = Space {
+        start: 1.0,
+        min: 1e-300,
+        max: 1e7,
+        integer: false,
+        decreasing: true,
+        at_fail_limit: AtFailLimit::Accept,
+        unreachable: "no epsilon below 1e7 reaches the delta",
+    };
+    match search(&space, delta0, 1e-12, |e| {
+        Ok(single_release_delta(q, sigma, e))
+    }) {
+        Ok(found) => Ok(found.ok),
+        Err(PrivacyError::Unreachable(m)) => {
+            Err(PrivacyError::numerical("single_release_epsilon", m))
         }
+        Err(e) => Err(e),
     }
-    let mut lo = 0.0;
-    while hi - lo > 1e-12 * hi {
-        let mid = 0.5 * (lo + hi);
-        if single_release_delta(q, sigma, mid) > delta0 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(hi)
 }
 
 /// Basic composition: each of the k releases gets delta/k; epsilons add.
@@ -99,6 +100,7 @@ pub fn advanced_epsilon(ledger: &Ledger, delta: f64) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::BatchSampling;
 
     #[test]
     fn single_gaussian_release_matches_exact_formula() {
@@ -109,7 +111,7 @@ mod tests {
 
     #[test]
     fn advanced_beats_basic_for_many_small_steps() {
-        let l = Ledger::dp_sgd(0.01, 4.0, 10_000).unwrap();
+        let l = Ledger::steps(&BatchSampling::poisson(0.01), 4.0, 10_000).unwrap();
         let b = basic_epsilon(&l, 1e-5).unwrap();
         let a = advanced_epsilon(&l, 1e-5).unwrap();
         assert!(a < b, "advanced {a} basic {b}");

@@ -24,9 +24,9 @@ use crate::errors::{PrivacyError, Result};
 use crate::event::{BatchSampling, DpEvent, Ledger, check_delta, check_q, check_sigma};
 use crate::noise::{LatticeNoise, NoiseRng, NoiseSource};
 
-/// Unchecked DP-SGD settings. Build with [`DpSgdParams::new`] and the setters, then
-/// [`check`](DpSgdParams::check).
-#[derive(Debug, Clone, PartialEq)]
+/// Unchecked DP-SGD settings. Build with [`DpSgdParams::new`] and the setters (each value
+/// named, none positional), then [`check`](DpSgdParams::check).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DpSgdParams {
     dataset_size: usize,
     clip_norm: f64,
@@ -483,7 +483,7 @@ impl DpSgd {
             .into());
         }
         let p = &self.params;
-        let event = DpEvent::poisson_gaussian(p.sampling_rate(), p.noise_multiplier())?;
+        let event = BatchSampling::poisson(p.sampling_rate()).event(p.noise_multiplier())?;
         let denom = p.sampling_rate() * p.dataset_size() as f64;
         self.finish(model, lr, sum, event, denom)
     }

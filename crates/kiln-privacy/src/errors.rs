@@ -43,19 +43,13 @@ pub enum PrivacyError {
         /// The event that conflicts with it.
         second: String,
     },
-    /// `delta` is below what the accountant can resolve (PLD puts the mass it truncates at
-    /// infinite loss): no finite epsilon; RDP answers there.
-    #[error(
-        "delta {delta:e} is below the {accountant} accountant's floor {floor:e} (mass it \
-         places at infinite loss): no finite epsilon; use the rdp accountant for this delta"
-    )]
-    DeltaBelowFloor {
-        /// The accountant.
+    /// The accountant gives no finite epsilon at this delta.
+    #[error("the {accountant} accountant gives no finite epsilon: {reason}")]
+    NoFiniteEpsilon {
+        /// The accountant's name.
         accountant: String,
-        /// The requested delta.
-        delta: f64,
-        /// The smallest delta it can answer.
-        floor: f64,
+        /// Why, and what to do instead.
+        reason: String,
     },
     /// A step declared a dataset size other than the one the run was built for.
     #[error(
@@ -108,16 +102,11 @@ impl From<PrivacyError> for KilnError {
                 context: "privacy accounting".into(),
                 message: e.to_string(),
             },
-            PrivacyError::DeltaBelowFloor { .. } | PrivacyError::DatasetSizeChanged { .. } => {
-                KilnError::input("privacy", e)
-            }
-            PrivacyError::Unreachable(m) => KilnError::invalid("target", "-", m),
-            PrivacyError::Unsupported { ref accountant, .. } => {
-                KilnError::invalid("accountant", accountant, e.to_string())
-            }
-            PrivacyError::MixedNeighbouring { .. } => {
-                KilnError::invalid("ledger", "mixed", e.to_string())
-            }
+            PrivacyError::Unreachable(_)
+            | PrivacyError::DatasetSizeChanged { .. }
+            | PrivacyError::Unsupported { .. }
+            | PrivacyError::MixedNeighbouring { .. }
+            | PrivacyError::NoFiniteEpsilon { .. } => KilnError::input("privacy", e),
         }
     }
 }

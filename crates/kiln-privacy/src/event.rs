@@ -88,11 +88,21 @@ pub enum BatchSampling {
 }
 
 impl BatchSampling {
+    /// Poisson sampling at rate `sampling_rate` (checked when the event is built).
+    pub const fn poisson(sampling_rate: f64) -> Self {
+        BatchSampling::Poisson { sampling_rate }
+    }
+
     /// The checked step event at noise multiplier `sigma`.
     pub fn event(&self, sigma: f64) -> Result<DpEvent> {
         match *self {
             BatchSampling::Poisson { sampling_rate } => {
-                DpEvent::poisson_gaussian(sampling_rate, sigma)
+                check_q(sampling_rate)?;
+                check_sigma(sigma)?;
+                Ok(DpEvent::PoissonGaussian {
+                    sampling_rate,
+                    noise_multiplier: sigma,
+                })
             }
             BatchSampling::WithoutReplacement {
                 dataset_size,
@@ -203,16 +213,6 @@ impl DpEvent {
         Ok(DpEvent::Laplace { scale })
     }
 
-    /// A checked Poisson-subsampled Gaussian event.
-    pub fn poisson_gaussian(sampling_rate: f64, noise_multiplier: f64) -> Result<Self> {
-        check_q(sampling_rate)?;
-        check_sigma(noise_multiplier)?;
-        Ok(DpEvent::PoissonGaussian {
-            sampling_rate,
-            noise_multiplier,
-        })
-    }
-
     /// Re-checks an event that may come from deserialized input.
     pub fn validate(&self) -> Result<()> {
         match *self {
@@ -221,7 +221,9 @@ impl DpEvent {
             DpEvent::PoissonGaussian {
                 sampling_rate,
                 noise_multiplier,
-            } => DpEvent::poisson_gaussian(sampling_rate, noise_multiplier).map(drop),
+            } => BatchSampling::poisson(sampling_rate)
+                .event(noise_multiplier)
+                .map(drop),
             DpEvent::SampledWithoutReplacementGaussian {
                 dataset_size,
                 batch_size,
@@ -383,15 +385,9 @@ impl Ledger {
         Ok(l)
     }
 
-    /// The DP-SGD ledger: `steps` Poisson-subsampled Gaussian steps.
-    pub fn dp_sgd(sampling_rate: f64, noise_multiplier: f64, steps: u64) -> Result<Self> {
-        Self::single(
-            DpEvent::poisson_gaussian(sampling_rate, noise_multiplier)?,
-            steps,
-        )
-    }
-
-    /// `steps` DP-SGD steps at noise `noise_multiplier` under any batch sampling scheme.
+    /// `steps` DP-SGD steps at noise `noise_multiplier` under any batch sampling scheme (the
+    /// Poisson DP-SGD ledger of Abadi et al.: `Ledger::steps(&BatchSampling::poisson(q),
+    /// sigma, steps)`).
     pub fn steps(sampling: &BatchSampling, noise_multiplier: f64, steps: u64) -> Result<Self> {
         Self::single(sampling.event(noise_multiplier)?, steps)
     }
@@ -495,7 +491,7 @@ mod tests {
     #[test]
     fn ledger_merges_and_round_trips() {
         let mut l = Ledger::new();
-        let e = DpEvent::poisson_gaussian(0.01, 1.1).unwrap();
+        let e = BatchSampling::poisson(0.01).event(1.1).unwrap();
         l.record(e, 10).unwrap();
         l.record(e, 5).unwrap();
         l.record(DpEvent::gaussian(2.0).unwrap(), 1).unwrap();
@@ -507,10 +503,10 @@ mod tests {
 
     #[test]
     fn bad_events_are_typed_errors() {
-        assert!(DpEvent::poisson_gaussian(0.0, 1.0).is_err());
-        assert!(DpEvent::poisson_gaussian(1.5, 1.0).is_err());
-        assert!(DpEvent::poisson_gaussian(0.5, 0.0).is_err());
-        assert!(DpEvent::poisson_gaussian(0.5, f64::NAN).is_err());
+        assert!(BatchSampling::poisson(0.0).event(1.0).is_err());
+        assert!(BatchSampling::poisson(1.5).event(1.0).is_err());
+        assert!(BatchSampling::poisson(0.5).event(0.0).is_err());
+        assert!(BatchSampling::poisson(0.5).event(f64::NAN).is_err());
         assert!(DpEvent::laplace(-1.0).is_err());
         let bad =
             r#"{"entries":[{"event":{"type":"gaussian","noise_multiplier":-1.0},"count":3}]}"#;
@@ -542,7 +538,7 @@ mod tests {
         let back = Ledger::from_json(&text).unwrap();
         assert_eq!(back, l);
         assert_eq!(back.neighbouring().unwrap(), Neighbouring::ReplaceOne);
-        l.record(DpEvent::poisson_gaussian(0.01, 1.1).unwrap(), 1)
+        l.record(BatchSampling::poisson(0.01).event(1.1).unwrap(), 1)
             .unwrap();
         let e = l.neighbouring().unwrap_err().to_string();
         assert!(

@@ -3,30 +3,23 @@
 
 use kiln_core::burn::optim::SgdConfig;
 use kiln_core::seed::rng_stream;
-use kiln_core::{
-    Autodiff, ExperimentConfig, ExperimentReport, Figure, KilnError, Precision, device,
-};
+use kiln_core::{Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, device};
 use rand::Rng;
-use rand_distr::StandardNormal;
 
 use crate::accountant::{AccountantKind, epsilon};
 use crate::audit::{Sampling, TrainingPlan, audit};
 use crate::dpsgd::{DpSgd, DpSgdParams};
-use crate::event::Ledger;
+use crate::event::{BatchSampling, Ledger};
 use crate::ghost::{Mlp, accuracy, clipped_sum_ghost};
 
 /// Name used by `kiln reproduce privacy`.
 pub const NAME: &str = "privacy";
 
-fn k(e: crate::PrivacyError) -> KilnError {
-    e.into()
-}
-
 /// Synthetic classification data: `classes` Gaussian blobs in `d` dimensions.
 fn blobs(n: usize, d: usize, classes: usize, seed: u64, stream: u64) -> (Vec<f32>, Vec<usize>) {
     let mut centres_rng = rng_stream(seed, 100);
     let centres: Vec<f64> = (0..classes * d)
-        .map(|_| 1.2 * centres_rng.sample::<f64, _>(StandardNormal))
+        .map(|_| 1.2 * kiln_core::numerics::standard_normal(&mut centres_rng))
         .collect();
     let mut rng = rng_stream(seed, stream);
     let mut x = Vec::with_capacity(n * d);
@@ -34,7 +27,7 @@ fn blobs(n: usize, d: usize, classes: usize, seed: u64, stream: u64) -> (Vec<f32
     for _ in 0..n {
         let c = rng.random_range(0..classes);
         for j in 0..d {
-            x.push((centres[c * d + j] + rng.sample::<f64, _>(StandardNormal)) as f32);
+            x.push((centres[c * d + j] + kiln_core::numerics::standard_normal(&mut rng)) as f32);
         }
         y.push(c);
     }
@@ -43,7 +36,6 @@ fn blobs(n: usize, d: usize, classes: usize, seed: u64, stream: u64) -> (Vec<f32
 
 /// Runs the experiment.
 pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
-    let quick = config.quick;
     let delta = 1e-5;
     let mut report = ExperimentReport::new(
         NAME,
@@ -56,6 +48,26 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
          and the audit of a plan whose epsilon was composed per epoch instead of per step.",
     );
 
+    accounting_curves(config, delta, &mut report)?;
+    dpsgd_accuracy(config, delta, &mut report)?;
+    audit_section(delta, &mut report)?;
+    report.note(
+        "Rerun: `cargo run --release -p kiln-cli -- reproduce privacy` (add `--quick` for the CI size). \
+         The accountants agree with dp_accounting 0.6 (RDP to 1e-6, PLD to 1e-3; see \
+         crates/kiln-privacy/tests/parity.rs). Training uses synthetic data, not MNIST: no \
+         dataset ships on this machine."
+            .to_string(),
+    );
+    Ok(report)
+}
+
+/// 1. Epsilon vs steps under the four accountants, and the Abadi et al. setting side by side.
+fn accounting_curves(
+    config: &ExperimentConfig,
+    delta: f64,
+    report: &mut ExperimentReport,
+) -> kiln_core::Result<()> {
+    let quick = config.quick;
     // 1. Epsilon vs steps under four accountants.
     let steps: Vec<u64> = if quick {
         vec![10, 100, 1000, 10_000]
@@ -77,7 +89,11 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     for kind in kinds {
         let mut ys = Vec::new();
         for &n in &steps {
-            ys.push(epsilon(kind, &Ledger::dp_sgd(0.01, 1.1, n).map_err(k)?, delta).map_err(k)?);
+            ys.push(epsilon(
+                kind,
+                &Ledger::steps(&BatchSampling::poisson(0.01), 1.1, n)?,
+                delta,
+            )?);
             config.progress.inc(1);
         }
         fig = fig.with_series(kind.name(), steps.iter().map(|&s| s as f64).collect(), ys);
@@ -85,9 +101,9 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     report.figure(fig);
 
     // Abadi et al. 2016 setting, side by side.
-    let abadi = Ledger::dp_sgd(0.01, 4.0, 10_000).map_err(k)?;
+    let abadi = Ledger::steps(&BatchSampling::poisson(0.01), 4.0, 10_000)?;
     for kind in kinds {
-        let e = epsilon(kind, &abadi, delta).map_err(k)?;
+        let e = epsilon(kind, &abadi, delta)?;
         report.metric(
             format!("abadi_epsilon_{}", kind.name()),
             e,
@@ -95,8 +111,17 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             format!("q 0.01, sigma 4, 1e4 steps, delta 1e-5, {} accountant (paper: 1.26 moments accountant, 9.34 strong composition)", kind.name()),
         );
     }
+    Ok(())
+}
 
+/// 2. DP-SGD training of a small MLP on synthetic blobs: accuracy vs epsilon.
+fn dpsgd_accuracy(
+    config: &ExperimentConfig,
+    delta: f64,
+    report: &mut ExperimentReport,
+) -> kiln_core::Result<()> {
     // 2. DP-SGD training, accuracy vs epsilon.
+    let quick = config.quick;
     let (n_train, n_test, d, classes) = if quick {
         (600, 400, 8, 3)
     } else {
@@ -120,7 +145,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     config.progress.message("DP-SGD training");
     for (si, &sigma) in sigmas.iter().enumerate() {
         dev.seed(config.seed + si as u64);
-        let mut model = Mlp::new(&[d, 32, classes], &dev).map_err(k)?;
+        let mut model = Mlp::new(&[d, 32, classes], &dev)?;
         // Reproducible report numbers need seeded noise: labelled NOT private below.
         let params = DpSgdParams::new(n_train)
             .clip_norm(clip)
@@ -128,9 +153,8 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             .sampling_rate(q)
             .delta(delta)
             .insecure_seed(config.seed.wrapping_add(1000 + si as u64))
-            .check()
-            .map_err(k)?;
-        let mut opt = DpSgd::new(params, SgdConfig::new().init()).map_err(k)?;
+            .check()?;
+        let mut opt = DpSgd::new(params, SgdConfig::new().init())?;
         for _ in 0..n_steps {
             let batch = opt.sample_batch();
             let bx: Vec<f32> = batch
@@ -139,12 +163,12 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
                 .flat_map(|&i| xtr[i * d..(i + 1) * d].iter().copied())
                 .collect();
             let by: Vec<usize> = batch.indices().iter().map(|&i| ytr[i]).collect();
-            let sum = clipped_sum_ghost(&model, &bx, &by, clip, &dev).map_err(k)?;
-            model = opt.apply(model, lr, &batch, &sum).map_err(k)?.0;
+            let sum = clipped_sum_ghost(&model, &bx, &by, clip, &dev)?;
+            model = opt.apply(model, lr, &batch, &sum)?.0;
             config.progress.inc(1);
         }
-        let acc = accuracy(&model, &xte, &yte, &dev).map_err(k)?;
-        let eps = epsilon(AccountantKind::Pld, opt.ledger(), delta).map_err(k)?;
+        let acc = accuracy(&model, &xte, &yte, &dev)?;
+        let eps = epsilon(AccountantKind::Pld, opt.ledger(), delta)?;
         report.metric(
             format!("dpsgd_accuracy_sigma_{sigma}"),
             acc,
@@ -170,7 +194,11 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         )
         .with_series("DP-SGD (ghost-norm clipping)", eps_pts, acc_pts),
     );
+    Ok(())
+}
 
+/// 3. Audit of a wrongly accounted plan (composed once per epoch).
+fn audit_section(delta: f64, report: &mut ExperimentReport) -> kiln_core::Result<()> {
     // 3. Audit of a wrongly accounted plan: composed once per epoch.
     let mut plan = TrainingPlan {
         dataset_size: 60_000,
@@ -185,11 +213,10 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     };
     plan.claimed_epsilon = epsilon(
         AccountantKind::Rdp,
-        &Ledger::dp_sgd(0.01, 1.1, 60).map_err(k)?,
+        &Ledger::steps(&BatchSampling::poisson(0.01), 1.1, 60)?,
         delta,
-    )
-    .map_err(k)?;
-    let a = audit(&plan).map_err(k)?;
+    )?;
+    let a = audit(&plan.check()?)?;
     report
         .metric(
             "audit_claimed_epsilon",
@@ -208,12 +235,5 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         "Audit of a plan (N 60000, batch 600, 60 epochs, sigma 1.1, Poisson): {}",
         a.verdict
     ));
-    report.note(
-        "Rerun: `cargo run --release -p kiln-cli -- reproduce privacy` (add `--quick` for the CI size). \
-         The accountants agree with dp_accounting 0.6 (RDP to 1e-6, PLD to 1e-3; see \
-         crates/kiln-privacy/tests/parity.rs). Training uses synthetic data, not MNIST: no \
-         dataset ships on this machine."
-            .to_string(),
-    );
-    Ok(report)
+    Ok(())
 }

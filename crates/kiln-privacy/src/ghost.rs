@@ -8,10 +8,11 @@
 //! sum is `a^T diag(c) delta`. The output gradients are captured by adding a zero leaf tensor
 //! to each layer's output.
 
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::{log_softmax, relu};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use kiln_core::burn;
+use kiln_core::burn::module::Module;
+use kiln_core::burn::nn::{Linear, LinearConfig};
+use kiln_core::burn::tensor::activation::{log_softmax, relu};
+use kiln_core::burn::tensor::{Device, Int, Tensor, TensorData};
 use kiln_core::convert;
 
 use crate::dpsgd::ClippedSum;
@@ -189,12 +190,7 @@ pub fn accuracy(model: &Mlp, x: &[f32], y: &[usize], device: &Device) -> Result<
         .enumerate()
         .filter(|(i, t)| {
             let row = &logits[i * c..(i + 1) * c];
-            let arg = row
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.partial_cmp(b.1).unwrap_or(std::cmp::Ordering::Equal))
-                .map(|(k, _)| k)
-                .unwrap_or(0);
+            let arg = kiln_core::numerics::argmax(row).map_or(0, |(k, _)| k);
             arg == **t
         })
         .count();

@@ -31,7 +31,7 @@ pub enum FractionalOrders {
 }
 
 /// Unchecked settings of the RDP accountant.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RdpParams {
     orders: Vec<f64>,
     conversion: Conversion,
@@ -97,7 +97,7 @@ impl RdpParams {
 }
 
 /// Checked settings of the RDP accountant.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RdpValidParams {
     orders: Vec<f64>,
     conversion: Conversion,
@@ -132,7 +132,7 @@ pub enum Estimate {
 }
 
 /// Unchecked settings of the PLD accountant.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PldParams {
     value_discretization_interval: f64,
     estimate: Estimate,
@@ -228,7 +228,7 @@ impl PldParams {
 }
 
 /// Checked settings of the PLD accountant.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PldValidParams {
     pub(crate) h: f64,
     pub(crate) estimate: Estimate,

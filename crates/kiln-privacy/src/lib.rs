@@ -19,9 +19,9 @@
 //! - [`audit`]: recompute a training plan's claim and name the usual mistakes.
 //!
 //! ```
-//! use kiln_privacy::{AccountantKind, Ledger, epsilon};
+//! use kiln_privacy::{AccountantKind, BatchSampling, Ledger, epsilon};
 //! // Abadi et al. 2016: q = 0.01, sigma = 4, 10^4 steps, delta = 1e-5.
-//! let ledger = Ledger::dp_sgd(0.01, 4.0, 10_000)?;
+//! let ledger = Ledger::steps(&BatchSampling::poisson(0.01), 4.0, 10_000)?;
 //! let eps = epsilon(AccountantKind::Rdp, &ledger, 1e-5)?;
 //! assert!(eps > 1.0 && eps < 1.3);
 //! # Ok::<(), kiln_privacy::PrivacyError>(())
@@ -30,15 +30,17 @@
 #![warn(missing_docs)]
 
 pub mod accountant;
-
 pub mod audit;
 pub mod calibrate;
 pub mod composition;
+#[cfg(feature = "burn")]
 pub mod dpsgd;
 pub mod errors;
 pub mod event;
+#[cfg(feature = "burn")]
 pub mod experiment;
 pub mod fixed_size;
+#[cfg(feature = "burn")]
 pub mod ghost;
 pub mod hyperparams;
 pub mod noise;
@@ -53,3 +55,8 @@ pub use event::{BatchSampling, DpEvent, Ledger, LedgerEntry, Neighbouring};
 pub use hyperparams::{Conversion, Estimate, FractionalOrders, PldParams, RdpParams};
 pub use noise::{LatticeNoise, NoiseSource};
 pub use prv::{PrvEpsilon, PrvParams, PrvValidParams};
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -360,7 +360,7 @@ impl PrvValidParams {
             });
         }
         // Extra points (beyond L) only make the FFT fast; they hold the wrapped-around tail.
-        let fft_len = crate::pld::next_fast_len(size);
+        let fft_len = crate::pld::pmf::next_fast_len(size);
         let mut product = vec![Complex::new(1.0, 0.0); fft_len];
         let mut shift = 0.0;
         for (prv, _, count) in &groups {

@@ -1,13 +1,7 @@
 //! Special functions in log space: the numerics every accountant leans on.
 
-/// `log(exp(a) + exp(b))` without overflow.
-pub fn log_add(a: f64, b: f64) -> f64 {
-    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    if lo == f64::NEG_INFINITY {
-        return hi;
-    }
-    hi + (lo - hi).exp().ln_1p()
-}
+/// `log(exp(a) + exp(b))` without overflow (kiln-core's shared log-add-exp).
+pub use kiln_core::numerics::log_add_exp as log_add;
 
 /// `log(exp(a) - exp(b))` for `a >= b` (`-inf` when equal).
 pub fn log_sub(a: f64, b: f64) -> f64 {

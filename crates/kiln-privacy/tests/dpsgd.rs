@@ -45,6 +45,7 @@ fn ghost_norm_path_equals_microbatch_path_and_clips() {
     for clip in [0.05, 1.0, 100.0] {
         let slow = microbatch(&model, &x, &y, d, clip, &dev);
         let fast = clipped_sum_ghost(&model, &x, &y, clip, &dev).unwrap();
+        assert_eq!(slow.norms.len(), fast.norms.len());
         for (a, b) in slow.norms.iter().zip(&fast.norms) {
             assert!((a - b).abs() <= 1e-4 * a.max(1e-3), "norm {a} vs {b}");
         }
@@ -55,6 +56,7 @@ fn ghost_norm_path_equals_microbatch_path_and_clips() {
         for (id, s) in &slow.sums {
             let f = &fast.sums[id];
             let scale = s.iter().map(|v| v.abs()).fold(1e-6, f64::max);
+            assert_eq!(s.len(), f.len());
             for (a, b) in s.iter().zip(f) {
                 assert!((a - b).abs() <= 1e-4 * scale, "sum {a} vs {b}");
             }

@@ -5,7 +5,7 @@
 use kiln_privacy::errors::PrivacyError;
 use kiln_privacy::hyperparams::RdpParams;
 use kiln_privacy::rdp::{RdpAccountant, event_curve};
-use kiln_privacy::{AccountantKind, DpEvent, Ledger, epsilon};
+use kiln_privacy::{AccountantKind, BatchSampling, DpEvent, Ledger, epsilon};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -47,6 +47,8 @@ fn without_replacement_single_step_curves_match() {
             .collect();
         let ev = wor(u(c, "dataset_size"), u(c, "batch_size"), f(c, "sigma"));
         let ours = event_curve(&ev, &orders);
+        assert_eq!(ours.len(), orders.len());
+        assert_eq!(orders.len(), c["rdp"].as_array().unwrap().len());
         for ((o, (got, _)), want) in orders.iter().zip(ours).zip(c["rdp"].as_array().unwrap()) {
             let want = want.as_f64().unwrap();
             assert!(rel(got, want) < 1e-9, "{c:.60}: order {o}: {got} vs {want}");
@@ -123,7 +125,7 @@ fn accountants_refuse_what_they_cannot_account_by_name() {
     // Add/remove (Poisson) and replace-one (fixed-size) phases do not compose.
     let mut mixed = l.clone();
     mixed
-        .record(DpEvent::poisson_gaussian(0.01, 1.1).unwrap(), 5)
+        .record(BatchSampling::poisson(0.01).event(1.1).unwrap(), 5)
         .unwrap();
     assert!(matches!(
         epsilon(AccountantKind::Rdp, &mixed, 1e-5),
@@ -200,7 +202,7 @@ fn audit_accounts_fixed_size_plans_with_rdp_and_names_the_poisson_mistake() {
     let (n, m, s, steps) = (60_000u64, 256u64, 1.1, 2_000u64);
     let poisson = epsilon(
         AccountantKind::Rdp,
-        &Ledger::dp_sgd(m as f64 / n as f64, s, steps).unwrap(),
+        &Ledger::steps(&BatchSampling::poisson(m as f64 / n as f64), s, steps).unwrap(),
         1e-5,
     )
     .unwrap();

@@ -3,7 +3,7 @@
 use kiln_privacy::hyperparams::{Conversion, PldParams, RdpParams};
 use kiln_privacy::pld::PldAccountant;
 use kiln_privacy::rdp::{RdpAccountant, rdp_event};
-use kiln_privacy::{DpEvent, Ledger};
+use kiln_privacy::{BatchSampling, DpEvent, Ledger};
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -62,7 +62,11 @@ fn rdp_single_step_curves_match() {
     let v = load("privacy_dp_accounting.json");
     for c in v["rdp_curves_single_step"].as_array().unwrap() {
         let (q, s) = (f(c, "q"), f(c, "sigma"));
-        let ev = DpEvent::poisson_gaussian(q, s).unwrap();
+        let ev = BatchSampling::poisson(q).event(s).unwrap();
+        assert_eq!(
+            c["orders"].as_array().unwrap().len(),
+            c["rdp_single_step"].as_array().unwrap().len()
+        );
         for (o, r) in c["orders"]
             .as_array()
             .unwrap()
@@ -102,7 +106,7 @@ fn rdp_epsilon_grid_matches_at_1e6() {
             f(r, "steps") as u64,
             f(r, "delta"),
         );
-        let ledger = Ledger::dp_sgd(q, s, n).unwrap();
+        let ledger = Ledger::steps(&BatchSampling::poisson(q), s, n).unwrap();
         let want = f(r, "rdp_eps");
         let kept = if q < 1.0 {
             kept_orders(&extra, &orders, q, s)
@@ -148,7 +152,12 @@ fn rdp_delta_laplace_and_ledger_cases_match() {
     for c in extra["cases"].as_array().unwrap() {
         match c["kind"].as_str().unwrap() {
             "rdp_delta" => {
-                let l = Ledger::dp_sgd(f(c, "q"), f(c, "sigma"), f(c, "steps") as u64).unwrap();
+                let l = Ledger::steps(
+                    &BatchSampling::poisson(f(c, "q")),
+                    f(c, "sigma"),
+                    f(c, "steps") as u64,
+                )
+                .unwrap();
                 let got = acc.delta(&l, f(c, "epsilon")).unwrap().delta;
                 assert!(rel(got, f(c, "delta")) < 1e-6, "{c}: {got}");
             }
@@ -170,8 +179,11 @@ fn rdp_delta_laplace_and_ledger_cases_match() {
                         .iter()
                         .map(|x| x.as_f64().unwrap())
                         .collect();
-                    l.record(DpEvent::poisson_gaussian(p[0], p[1]).unwrap(), p[2] as u64)
-                        .unwrap();
+                    l.record(
+                        BatchSampling::poisson(p[0]).event(p[1]).unwrap(),
+                        p[2] as u64,
+                    )
+                    .unwrap();
                 }
                 let d = f(c, "delta");
                 let got = acc.epsilon(&l, d).unwrap().epsilon;
@@ -181,7 +193,12 @@ fn rdp_delta_laplace_and_ledger_cases_match() {
                 assert!(rel(got, f(c, "pld_epsilon")) < 1e-3, "{c}: pld {got}");
             }
             "pld_delta" => {
-                let l = Ledger::dp_sgd(f(c, "q"), f(c, "sigma"), f(c, "steps") as u64).unwrap();
+                let l = Ledger::steps(
+                    &BatchSampling::poisson(f(c, "q")),
+                    f(c, "sigma"),
+                    f(c, "steps") as u64,
+                )
+                .unwrap();
                 let pld = PldAccountant::new(PldParams::new().check().unwrap());
                 let got = pld.delta(&l, f(c, "epsilon")).unwrap();
                 assert!(rel(got, f(c, "delta")) < 1e-3, "{c}: {got}");
@@ -219,7 +236,9 @@ fn pld_epsilon_grid_matches_at_1e3() {
                 f(r, "delta"),
             );
             let want = f(r, "pld_eps");
-            let got = acc.epsilon(&Ledger::dp_sgd(q, s, n).unwrap(), d).unwrap();
+            let got = acc
+                .epsilon(&Ledger::steps(&BatchSampling::poisson(q), s, n).unwrap(), d)
+                .unwrap();
             let ok = rel(got, want) < 1e-3;
             // Where the ground truth is known (q = 1), the pessimistic answer is above it and
             // the optimistic one below it.
@@ -227,7 +246,7 @@ fn pld_epsilon_grid_matches_at_1e3() {
             let above = exact.is_none_or(|e| got >= e * (1.0 - 1e-12));
             let lo = exact.map(|_| {
                 optimistic
-                    .epsilon(&Ledger::dp_sgd(q, s, n).unwrap(), d)
+                    .epsilon(&Ledger::steps(&BatchSampling::poisson(q), s, n).unwrap(), d)
                     .unwrap()
             });
             let below = exact.zip(lo).is_none_or(|(e, lo)| lo <= e * (1.0 + 1e-12));

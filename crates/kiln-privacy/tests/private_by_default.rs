@@ -2,7 +2,7 @@
 //! the secure noise sampler's distribution.
 
 use kiln_privacy::noise::{LatticeNoise, NoiseSource};
-use kiln_privacy::{DpEvent, Ledger, PrvParams};
+use kiln_privacy::{BatchSampling, DpEvent, Ledger, PrvParams};
 use serde_json::Value;
 
 fn grid() -> Vec<Value> {
@@ -36,7 +36,8 @@ fn certified_bracket_contains_dp_accountings_pld_and_matches_prv_accountant() {
             f(r, "sigma").unwrap(),
             f(r, "steps").unwrap() as u64,
         );
-        let ledger = Ledger::single(DpEvent::poisson_gaussian(q, sigma).unwrap(), steps).unwrap();
+        let ledger =
+            Ledger::single(BatchSampling::poisson(q).event(sigma).unwrap(), steps).unwrap();
         // The reference run's own eps_error: same settings on both sides.
         let eps_error = f(r, "prv_eps_error").unwrap();
         let params = PrvParams::new().eps_error(eps_error).check().unwrap();
@@ -73,7 +74,8 @@ fn kiln_answers_where_prv_accountant_crashed() {
     for r in &crashed {
         let (q, sigma) = (f(r, "q").unwrap(), f(r, "sigma").unwrap());
         let steps = f(r, "steps").unwrap() as u64;
-        let ledger = Ledger::single(DpEvent::poisson_gaussian(q, sigma).unwrap(), steps).unwrap();
+        let ledger =
+            Ledger::single(BatchSampling::poisson(q).event(sigma).unwrap(), steps).unwrap();
         let got = params.epsilon(&ledger, 1e-5).unwrap();
         let pld = f(r, "pld_eps").unwrap();
         assert!(got.lower <= pld && pld <= got.upper, "{got:?} vs PLD {pld}");
@@ -91,7 +93,7 @@ fn abadi_setting_is_pinned_to_dp_accounting() {
     );
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let (rdp_ref, pld_ref) = (f(&v, "rdp_eps").unwrap(), f(&v, "pld_eps").unwrap());
-    let ledger = Ledger::single(DpEvent::poisson_gaussian(0.01, 4.0).unwrap(), 10_000).unwrap();
+    let ledger = Ledger::single(BatchSampling::poisson(0.01).event(4.0).unwrap(), 10_000).unwrap();
     let rdp = epsilon(AccountantKind::Rdp, &ledger, 1e-5).unwrap();
     let pld = epsilon(AccountantKind::Pld, &ledger, 1e-5).unwrap();
     assert!((rdp / rdp_ref - 1.0).abs() < 1e-6, "{rdp} vs {rdp_ref}");
@@ -119,7 +121,7 @@ fn unsupported_events_and_bad_settings_are_typed_errors() {
     let r = p.epsilon(&empty, 1e-5).unwrap();
     assert_eq!((r.lower, r.estimate, r.upper), (0.0, 0.0, 0.0));
     let tiny = PrvParams::new().max_grid_points(100).check().unwrap();
-    let ledger = Ledger::single(DpEvent::poisson_gaussian(0.01, 1.0).unwrap(), 1000).unwrap();
+    let ledger = Ledger::single(BatchSampling::poisson(0.01).event(1.0).unwrap(), 1000).unwrap();
     assert!(matches!(
         tiny.epsilon(&ledger, 1e-5),
         Err(kiln_privacy::PrivacyError::GridTooLarge { .. })
@@ -193,7 +195,11 @@ fn audit_names_one_step_epsilon_reported_for_the_run() {
     // claiming the epsilon of one step.
     let one_step = epsilon(
         AccountantKind::Pld,
-        &Ledger::single(DpEvent::poisson_gaussian(240.0 / 60000.0, 1.1).unwrap(), 1).unwrap(),
+        &Ledger::single(
+            BatchSampling::poisson(240.0 / 60000.0).event(1.1).unwrap(),
+            1,
+        )
+        .unwrap(),
         1e-5,
     )
     .unwrap();
@@ -209,7 +215,7 @@ fn audit_names_one_step_epsilon_reported_for_the_run() {
         claimed_epsilon: one_step,
         accounted_with: AccountantKind::Rdp,
     };
-    let report = audit(&plan).unwrap();
+    let report = audit(&plan.check().unwrap()).unwrap();
     assert!(!report.claim_holds);
     assert!(
         report.factor > 40.0 && report.factor < 60.0,
@@ -228,15 +234,15 @@ fn audit_names_one_step_epsilon_reported_for_the_run() {
 #[test]
 fn no_release_is_exactly_zero_in_every_accountant_and_pld_floor_is_typed() {
     use kiln_privacy::{AccountantKind, PrivacyError, epsilon};
-    let zero = Ledger::single(DpEvent::poisson_gaussian(0.01, 1.1).unwrap(), 0).unwrap();
+    let zero = Ledger::single(BatchSampling::poisson(0.01).event(1.1).unwrap(), 0).unwrap();
     for kind in AccountantKind::ALL {
         assert_eq!(epsilon(kind, &zero, 1e-5).unwrap(), 0.0, "{kind}");
         assert_eq!(epsilon(kind, &Ledger::new(), 1e-5).unwrap(), 0.0, "{kind}");
     }
-    let l = Ledger::single(DpEvent::poisson_gaussian(0.01, 1.1).unwrap(), 100).unwrap();
+    let l = Ledger::single(BatchSampling::poisson(0.01).event(1.1).unwrap(), 100).unwrap();
     assert!(matches!(
         epsilon(AccountantKind::Pld, &l, 1e-30),
-        Err(PrivacyError::DeltaBelowFloor { .. })
+        Err(PrivacyError::NoFiniteEpsilon { .. })
     ));
     assert!(epsilon(AccountantKind::Rdp, &l, 1e-30).unwrap().is_finite());
 }

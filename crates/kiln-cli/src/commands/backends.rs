@@ -25,6 +25,7 @@ fn probe(kind: BackendKind) -> Result<(), String> {
 
 /// Runs the subcommand.
 pub fn run(globals: &Globals) -> CmdResult {
+    let selected = globals.requested_backend()?;
     let rows: Vec<_> = BackendKind::ALL
         .into_iter()
         .map(|kind| {
@@ -47,17 +48,13 @@ pub fn run(globals: &Globals) -> CmdResult {
                 "{:<8} {}{}",
                 k.name(),
                 s,
-                if *k == globals.backend() {
-                    "  (selected)"
-                } else {
-                    ""
-                }
+                if *k == selected { "  (selected)" } else { "" }
             )
         })
         .collect::<Vec<_>>()
         .join("\n");
     let json = json!({
-        "selected": globals.backend().name(),
+        "selected": selected.name(),
         "backends": rows.iter().map(|(k, s)| json!({
             "name": k.name(),
             "compiled": k.is_compiled(),

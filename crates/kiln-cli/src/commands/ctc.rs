@@ -12,9 +12,11 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum CtcCommand {
-    /// CTC loss (and optionally its gradient) of a case file.
+    /// CTC loss (and optionally its gradient) of a case file. Plain Rust on the host: uses no
+    /// tensors and no randomness, so --backend and --seed do not change the result.
     Loss(super::ctc_loss::Args),
-    /// Decode per-frame log-probabilities into text.
+    /// Decode per-frame log-probabilities into text. Plain Rust on the host: uses no tensors
+    /// and no randomness, so --backend and --seed do not change the result.
     Decode(super::ctc_decode::Args),
 }
 

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use kiln_core::{KilnError, io};
-use kiln_ctc::decode::greedy::greedy;
-use kiln_ctc::{Alphabet, BeamSearchParams, NgramLm};
+use kiln_ctc::decode::greedy::greedy_batch;
+use kiln_ctc::{Alphabet, BeamSearch, BeamSearchParams, NgramLm};
 use serde_json::json;
 
 use crate::Globals;
@@ -56,7 +56,7 @@ pub struct Args {
     nbest: usize,
 }
 
-/// Runs the subcommand.
+/// Runs the subcommand (no tensors, no randomness: `--backend` and `--seed` do not apply).
 pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
     let arr = io::read_npy(&args.log_probs)?;
     let (t, n, c) = match arr.shape.as_slice() {
@@ -69,7 +69,7 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
             )));
         }
     };
-    let alphabet = Alphabet::from_chars(&args.alphabet, args.blank).map_err(KilnError::from)?;
+    let alphabet = Alphabet::from_chars(&args.alphabet, args.blank)?;
     if alphabet.classes() != c {
         return Err(KilnError::shape(
             "alphabet vs log-probs classes",
@@ -85,47 +85,44 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
         .nbest(args.nbest)
         .unk_score(args.unk_score);
     if let Some(path) = &args.lm {
-        let lm = NgramLm::from_file(path).map_err(|e| match e {
-            kiln_ctc::CtcError::Arpa { line, message } => KilnError::Parse {
-                path: path.clone(),
-                location: Some(format!("line {line}")),
-                message,
-            },
-            other => KilnError::from(other),
-        })?;
-        params = params.lm(Arc::new(lm), args.alpha, args.beta);
+        params = params
+            .lm(Arc::new(NgramLm::from_file(path)?))
+            .alpha(args.alpha)
+            .beta(args.beta);
     }
     if !args.hotwords.is_empty() {
-        params = params.hotwords(args.hotwords.clone(), args.hotword_weight);
+        params = params
+            .hotwords(args.hotwords.clone())
+            .hotword_weight(args.hotword_weight);
     }
-    let search = params.check().map_err(KilnError::from)?;
-    let results = search
-        .decode_batch(&arr.data, [t, n, c], &vec![t; n])
-        .map_err(KilnError::from)?;
+    let search = BeamSearch::new(params.check()?);
+    let dims = [t, n, c];
+    let lengths = vec![t; n];
+    let results = search.decode_batch(&arr.data, dims, &lengths)?;
+    let greedy = greedy_batch(&arr.data, dims, &lengths, args.blank)?;
     let mut human = String::new();
     let mut out = Vec::new();
-    for (b, hyps) in results.iter().enumerate() {
-        let frames: Vec<f64> = (0..t)
-            .flat_map(|ti| {
-                arr.data[(ti * n + b) * c..(ti * n + b + 1) * c]
-                    .iter()
-                    .copied()
-            })
-            .collect();
-        let g = greedy(&frames, t, c, args.blank);
-        let best = hyps.first().map(|h| h.text(&alphabet)).unwrap_or_default();
+    for (hyps, g) in results.iter().zip(&greedy) {
+        let best = match hyps.first() {
+            Some(h) => h.text(&alphabet)?,
+            None => String::new(),
+        };
         human.push_str(&format!("{best}\n"));
-        out.push(json!({
-            "greedy": g.text(&alphabet),
-            "text": best,
-            "hypotheses": hyps.iter().map(|h| json!({
-                "text": h.text(&alphabet),
+        let mut hypotheses = Vec::with_capacity(hyps.len());
+        for h in hyps {
+            hypotheses.push(json!({
+                "text": h.text(&alphabet)?,
                 "log_prob": h.log_prob,
                 "score": h.score,
                 "labels": h.labels,
                 "frames": h.frames,
-                "words": h.words(&alphabet),
-            })).collect::<Vec<_>>(),
+                "words": h.words(&alphabet)?,
+            }));
+        }
+        out.push(json!({
+            "greedy": g.text(&alphabet)?,
+            "text": best,
+            "hypotheses": hypotheses,
         }));
     }
     let json = if n == 1 && arr.shape.len() == 2 {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use kiln_core::{KilnError, io};
-use kiln_ctc::{CtcLossParams, InputKind, LossValue, Reduction, Targets};
+use kiln_ctc::{CtcLoss, CtcLossParams, InputKind, LossValue, Reduction, Targets};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -52,7 +52,7 @@ fn number(v: f64) -> Value {
     }
 }
 
-/// Runs the subcommand.
+/// Runs the subcommand (no tensors, no randomness: `--backend` and `--seed` do not apply).
 pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
     let case: Case = io::read_json(&args.input)?;
     let reduction: Reduction = match &case.reduction {
@@ -71,22 +71,21 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
     }
     let labels: Vec<i64> = case.targets.concat();
     let targets = Targets::padded(labels, s, case.target_lengths.clone());
-    let loss = CtcLossParams::new()
-        .blank(case.blank)
-        .reduction(reduction)
-        .zero_infinity(case.zero_infinity)
-        .input(InputKind::Logits)
-        .check()
-        .map_err(KilnError::from)?;
-    let out = loss
-        .compute(
-            &case.logits,
-            [case.T, case.N, case.C],
-            &targets,
-            &case.input_lengths,
-            args.grad,
-        )
-        .map_err(KilnError::from)?;
+    let loss = CtcLoss::new(
+        CtcLossParams::new()
+            .blank(case.blank)
+            .reduction(reduction)
+            .zero_infinity(case.zero_infinity)
+            .input(InputKind::Logits)
+            .check()?,
+    );
+    let out = loss.compute(
+        &case.logits,
+        [case.T, case.N, case.C],
+        &targets,
+        &case.input_lengths,
+        args.grad,
+    )?;
     let loss_json = match &out.loss {
         LossValue::PerSample(v) => Value::Array(v.iter().map(|&x| number(x)).collect()),
         LossValue::Scalar(x) => number(*x),
@@ -96,8 +95,7 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
         LossValue::PerSample(v) => format!("CTC loss per sample: {v:?}"),
         LossValue::Scalar(x) => format!("CTC loss ({reduction:?}): {x}"),
     };
-    if let Some(g) = out.grad {
-        let max = g.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if let (Some(max), Some(g)) = (out.max_abs_grad(), out.grad) {
         human.push_str(&format!(
             "\ngradient w.r.t. logits: {} values, max |g| = {max:.6e}",
             g.len()

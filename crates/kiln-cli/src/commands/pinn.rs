@@ -2,11 +2,11 @@
 //! measure it against the exact or reference solution.
 
 use kiln_core::{KilnError, Precision};
-use kiln_pinn::{ProblemKind, ProblemOptions, presets};
+use kiln_pinn::{ProblemKind, ProblemOptions, TargetL2, presets};
 use serde_json::json;
 
 use crate::Globals;
-use crate::output::{CliError, CmdResult, Output};
+use crate::output::{CmdResult, Output};
 use crate::progress::Bar;
 
 /// Arguments of `kiln pinn`.
@@ -47,6 +47,13 @@ struct SolveArgs {
     /// (default: the problem's preset).
     #[arg(long)]
     time_limit: Option<f64>,
+    /// Stop the first time the relative L2 error is at most this, checked every
+    /// --check-every Adam steps (time to target; L-BFGS does not run after it).
+    #[arg(long)]
+    target_l2: Option<f64>,
+    /// Adam steps between --target-l2 checks.
+    #[arg(long, default_value_t = 100, requires = "target_l2")]
+    check_every: usize,
 }
 
 fn parse_precision(s: &str) -> Result<Precision, String> {
@@ -54,7 +61,8 @@ fn parse_precision(s: &str) -> Result<Precision, String> {
 }
 
 fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
-    let kind = ProblemKind::parse(&a.problem).map_err(|e| CliError::from(KilnError::from(e)))?;
+    let kind = ProblemKind::parse(&a.problem)?;
+    let backend = globals.backend()?;
     let mut params = presets::recommended(kind).seed(globals.seed);
     if let Some(n) = a.adam_steps {
         params = params.adam_steps(n);
@@ -71,18 +79,21 @@ fn solve(a: &SolveArgs, globals: &Globals) -> CmdResult {
     if let Some(t) = a.time_limit {
         params = params.time_limit_s(Some(t));
     }
-    let params = params
-        .check()
-        .map_err(|e| CliError::from(KilnError::from(e)))?;
+    if let Some(l2) = a.target_l2 {
+        params = params.target_l2(Some(TargetL2 {
+            l2,
+            every: a.check_every,
+        }));
+    }
+    let params = params.check()?;
     let options = ProblemOptions {
         hard_constraints: !a.soft,
-        seed: globals.seed,
         ..ProblemOptions::default()
     };
     let bar = Bar::new("pinn", globals.json || globals.quiet);
-    let result = kiln_pinn::solve(kind, &options, &params, globals.backend(), &bar);
+    let result = kiln_pinn::solve(kind, &options, &params, backend, &bar);
     bar.finish();
-    let (report, _) = result.map_err(|e| CliError::from(KilnError::from(e)))?;
+    let (report, _) = result?;
     let t = &report.train;
     let json = json!({
         "problem": report.problem,

@@ -2,14 +2,13 @@
 
 use std::path::PathBuf;
 
-use kiln_core::KilnError;
-use kiln_privacy::accountant::pld_bracket;
+use kiln_privacy::accountant::{finite_epsilon, pld_bracket};
 use kiln_privacy::audit::{TrainingPlan, audit};
-use kiln_privacy::calibrate::noise_multiplier_for;
+use kiln_privacy::calibrate::{CalibrationParams, Unknown, calibrate};
 use kiln_privacy::event::check_delta;
 use kiln_privacy::rdp::RdpAccountant;
 use kiln_privacy::{
-    AccountantKind, BatchSampling, FractionalOrders, Ledger, PrivacyError, RdpParams, epsilon,
+    AccountantKind, BatchSampling, FractionalOrders, Ledger, PrivacyError, RdpParams,
 };
 use serde_json::json;
 
@@ -25,11 +24,15 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 enum PrivacyCommand {
-    /// Epsilon of DP-SGD after N steps (Poisson or fixed-size batches).
+    /// Epsilon of DP-SGD after N steps (Poisson or fixed-size batches). Plain-Rust accounting:
+    /// uses no tensors and no randomness, so --backend and --seed do not change the result.
     Epsilon(EpsilonArgs),
-    /// Smallest noise multiplier meeting a target epsilon.
+    /// Smallest noise multiplier meeting a target epsilon. Plain-Rust accounting: uses no
+    /// tensors and no randomness, so --backend and --seed do not change the result.
     Noise(NoiseArgs),
     /// Recompute a training plan's claimed (epsilon, delta) and name likely mistakes.
+    /// Plain-Rust accounting: uses no tensors and no randomness, so --backend and --seed do not
+    /// change the result.
     Audit(AuditArgs),
 }
 
@@ -48,51 +51,42 @@ enum SamplingArg {
     WithReplacement,
 }
 
-/// The batch-sampling flags shared by `epsilon` and `noise`.
+/// The batch-sampling flags shared by `epsilon` and `noise`: clap enforces which flags go
+/// with which `--sampling` (a rate for Poisson, a dataset and a batch size for fixed-size).
 #[derive(Debug, clap::Args)]
 struct SamplingFlags {
     /// poisson (default), without-replacement or with-replacement.
     #[arg(long, value_enum, default_value = "poisson")]
     sampling: SamplingArg,
     /// Poisson sampling rate q in (0, 1] (poisson only).
-    #[arg(long)]
+    #[arg(
+        long,
+        required_if_eq("sampling", "poisson"),
+        conflicts_with_all = ["dataset_size", "batch_size"]
+    )]
     sampling_rate: Option<f64>,
     /// Dataset size N (fixed-size sampling only).
-    #[arg(long)]
+    #[arg(
+        long,
+        requires = "batch_size",
+        required_if_eq_any = [("sampling", "without-replacement"), ("sampling", "with-replacement")]
+    )]
     dataset_size: Option<u64>,
     /// Batch size M (fixed-size sampling only).
-    #[arg(long)]
+    #[arg(long, requires = "dataset_size")]
     batch_size: Option<u64>,
 }
 
 impl SamplingFlags {
     /// The checked sampling scheme; exit 2 when the flags do not fit `--sampling`.
     fn scheme(&self) -> Result<BatchSampling, CliError> {
-        let bad = |m: &str| Err(CliError::BadInput(m.to_string()));
         let scheme = match (
             self.sampling,
             self.sampling_rate,
             self.dataset_size,
             self.batch_size,
         ) {
-            (SamplingArg::Poisson, Some(q), None, None) => {
-                BatchSampling::Poisson { sampling_rate: q }
-            }
-            (SamplingArg::Poisson, None, _, _) => {
-                return bad("--sampling poisson needs --sampling-rate Q");
-            }
-            (SamplingArg::Poisson, Some(_), _, _) => {
-                return bad(
-                    "--sampling poisson takes --sampling-rate only; --dataset-size and \
-                     --batch-size are for --sampling without-replacement|with-replacement",
-                );
-            }
-            (_, Some(_), _, _) => {
-                return bad(
-                    "--sampling-rate is for --sampling poisson; fixed-size sampling takes \
-                     --dataset-size N --batch-size M",
-                );
-            }
+            (SamplingArg::Poisson, Some(q), None, None) => BatchSampling::poisson(q),
             (SamplingArg::WithoutReplacement, None, Some(n), Some(m)) => {
                 BatchSampling::WithoutReplacement {
                     dataset_size: n,
@@ -105,11 +99,16 @@ impl SamplingFlags {
                     batch_size: m,
                 }
             }
-            (_, None, _, _) => {
-                return bad("fixed-size sampling needs both --dataset-size N and --batch-size M");
+            // clap's rules above reject every other combination before this point.
+            _ => {
+                return Err(CliError::BadInput(
+                    "--sampling poisson takes --sampling-rate Q; fixed-size sampling takes \
+                     --dataset-size N --batch-size M"
+                        .into(),
+                ));
             }
         };
-        scheme.check().map_err(err)?;
+        scheme.check()?;
         Ok(scheme)
     }
 }
@@ -212,16 +211,12 @@ struct AuditArgs {
     plan: PathBuf,
 }
 
-fn err(e: PrivacyError) -> CliError {
-    CliError::from(KilnError::from(e))
-}
-
-/// Runs the subcommand.
+/// Runs the subcommand (no tensors, no randomness: `--backend` and `--seed` do not apply).
 pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
     match &args.command {
         PrivacyCommand::Epsilon(a) => {
             let scheme = a.sampling.scheme()?;
-            let ledger = Ledger::steps(&scheme, a.noise_multiplier, a.steps).map_err(err)?;
+            let ledger = Ledger::steps(&scheme, a.noise_multiplier, a.steps)?;
             let eps = if a.exact_fractional_orders {
                 if a.accountant != AccountantKind::Rdp {
                     return Err(CliError::BadInput(format!(
@@ -231,31 +226,15 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
                 }
                 let params = RdpParams::new()
                     .fractional(FractionalOrders::Exact)
-                    .check()
-                    .map_err(err)?;
-                check_delta(a.delta).map_err(err)?;
+                    .check()?;
+                check_delta(a.delta)?;
                 RdpAccountant::new(params)
-                    .epsilon(&ledger, a.delta)
-                    .map_err(err)?
+                    .epsilon(&ledger, a.delta)?
                     .epsilon
             } else {
-                epsilon(a.accountant, &ledger, a.delta).map_err(err)?
+                // An infinite epsilon is an error that says why (JSON has no infinity).
+                finite_epsilon(a.accountant, &ledger, a.delta)?
             };
-            if !eps.is_finite() {
-                // JSON has no infinity; say why instead of printing null.
-                return Err(CliError::BadInput(format!(
-                    "the {} accountant gives no finite epsilon at delta {:e}{}",
-                    a.accountant,
-                    a.delta,
-                    if a.accountant == AccountantKind::Pld {
-                        " (below the tail mass its pessimistic discretization moves to \
-                         infinity: about 1e-15 after composition with the default settings); \
-                         use --accountant rdp or a larger delta"
-                    } else {
-                        ""
-                    }
-                )));
-            }
             let mut j = json!({
                 "epsilon": eps,
                 "accountant": a.accountant.name(),
@@ -276,7 +255,7 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
                 a.steps
             );
             if a.bracket {
-                let (lo, hi) = pld_bracket(&ledger, a.delta).map_err(err)?;
+                let (lo, hi) = pld_bracket(&ledger, a.delta)?;
                 j["bracket"] =
                     json!({"lower": lo, "upper": hi, "from": "pld optimistic/pessimistic"});
                 human.push_str(&format!(
@@ -286,22 +265,16 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
             Ok(Output::new(j, human))
         }
         PrivacyCommand::Noise(a) => {
-            if !matches!(a.accountant, AccountantKind::Rdp | AccountantKind::Pld) {
-                return Err(CliError::BadInput(format!(
-                    "--accountant {} is not supported for calibration; use rdp or pld",
-                    a.accountant
-                )));
-            }
             let scheme = a.sampling.scheme()?;
-            let c = noise_multiplier_for(
-                a.accountant,
-                &scheme,
-                a.steps,
-                a.delta,
-                a.target_epsilon,
-                a.tolerance,
-            )
-            .map_err(err)?;
+            let params = CalibrationParams::new(Unknown::NoiseMultiplier)
+                .accountant(a.accountant)
+                .sampling(scheme)
+                .steps(a.steps)
+                .target_epsilon(a.target_epsilon)
+                .delta(a.delta)
+                .tolerance(a.tolerance)
+                .check()?;
+            let c = calibrate(&params)?;
             let mut j = json!({
                 "noise_multiplier": c.value,
                 "epsilon": c.epsilon,
@@ -319,8 +292,8 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
             Ok(Output::new(j, human))
         }
         PrivacyCommand::Audit(a) => {
-            let plan = TrainingPlan::load(&a.plan).map_err(err)?;
-            let r = audit(&plan).map_err(err)?;
+            let plan = TrainingPlan::load(&a.plan)?;
+            let r = audit(&plan)?;
             let mut human = r.verdict.clone();
             for m in &r.mistakes {
                 human.push_str(&format!(

@@ -75,6 +75,7 @@ pub fn run(args: &Args, globals: &Globals, err: &mut dyn Write) -> CmdResult {
         let json = json!({ "experiments": entries.iter().map(|e| json!({"name": e.name, "about": e.about})).collect::<Vec<_>>() });
         return Ok(Output::new(json, human));
     }
+    let backend = globals.backend()?;
     std::fs::create_dir_all(&args.out).map_err(|e| io_error(&args.out, e))?;
 
     let mut done = Vec::new();
@@ -84,7 +85,7 @@ pub fn run(args: &Args, globals: &Globals, err: &mut dyn Write) -> CmdResult {
         let config = ExperimentConfig {
             quick: args.quick,
             seed: globals.seed,
-            backend: globals.backend(),
+            backend,
             progress: bar.clone(),
         };
         let start = Instant::now();
@@ -115,8 +116,11 @@ pub fn run(args: &Args, globals: &Globals, err: &mut dyn Write) -> CmdResult {
     }
 
     let report_md = args.out.join("report.md");
-    std::fs::write(&report_md, markdown(&done, &failed, args.quick, globals))
-        .map_err(|e| io_error(&report_md, e))?;
+    std::fs::write(
+        &report_md,
+        markdown(&done, &failed, args.quick, backend, globals.seed),
+    )
+    .map_err(|e| io_error(&report_md, e))?;
     let report_json = args.out.join("report.json");
     let reports: Vec<_> = done.iter().map(|d| &d.report).collect();
     let text =
@@ -170,17 +174,23 @@ fn format_value(v: f64) -> String {
     }
 }
 
-fn markdown(done: &[Done], failed: &[(String, String)], quick: bool, globals: &Globals) -> String {
+fn markdown(
+    done: &[Done],
+    failed: &[(String, String)],
+    quick: bool,
+    backend: kiln_core::BackendKind,
+    seed: u64,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# kiln reproduce report\n");
     let _ = writeln!(
         md,
         "Backend `{}`, seed {}, {} run. Rerun with `kiln reproduce{} --seed {}`.\n",
-        globals.backend(),
-        globals.seed,
+        backend,
+        seed,
         if quick { "quick (CI-sized)" } else { "full" },
         if quick { " --quick" } else { "" },
-        globals.seed
+        seed
     );
     for d in done {
         let r = &d.report;

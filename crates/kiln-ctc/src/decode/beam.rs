@@ -24,18 +24,18 @@ use crate::alphabet::Alphabet;
 use crate::decode::Hypothesis;
 use crate::decode::lm::NgramLm;
 use crate::errors::Result;
-use crate::hyperparams::BeamSearchParams;
+use crate::hyperparams::{BeamFields, BeamSearchValidParams};
 
 const ROOT: u32 = 0;
 const NO_LABEL: u32 = u32::MAX;
 const NONE: u32 = u32::MAX;
 
-/// A checked prefix beam search decoder (build it with [`BeamSearchParams`]).
+/// A checked prefix beam search decoder (built from [`crate::BeamSearchValidParams`]).
 ///
 /// ```
-/// use kiln_ctc::{Alphabet, BeamSearchParams};
+/// use kiln_ctc::{Alphabet, BeamSearch, BeamSearchParams};
 /// let alphabet = Alphabet::from_chars("_ab", 0)?;
-/// let search = BeamSearchParams::new(alphabet).beam_width(8).check()?;
+/// let search = BeamSearch::new(BeamSearchParams::new(alphabet).beam_width(8).check()?);
 /// // Two frames: "a" then blank, confidently.
 /// let lp: Vec<f64> = [0.05, 0.9, 0.05, 0.9, 0.05, 0.05].iter().map(|p: &f64| p.ln()).collect();
 /// let best = &search.decode(&lp, 2)?[0];
@@ -44,7 +44,7 @@ const NONE: u32 = u32::MAX;
 /// ```
 #[derive(Debug, Clone)]
 pub struct BeamSearch {
-    p: BeamSearchParams,
+    p: BeamFields,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -115,8 +115,9 @@ fn child_key(node: u32, label: u32) -> u64 {
 }
 
 impl BeamSearch {
-    pub(crate) fn from_valid(p: BeamSearchParams) -> Self {
-        Self { p }
+    /// The decoder for checked parameters.
+    pub fn new(params: BeamSearchValidParams) -> Self {
+        Self { p: params.0 }
     }
 
     /// The alphabet.
@@ -170,14 +171,16 @@ impl BeamSearch {
         }
     }
 
-    /// Decodes `t_len` frames of log-probabilities (row-major `[t_len, C]`): the N best.
+    /// Decodes `t_len` frames of log-probabilities (row-major `[t_len, C]`, exactly
+    /// `t_len * C` values): the N best.
     pub fn decode(&self, lp: &[f64], t_len: usize) -> Result<Vec<Hypothesis>> {
         let c = self.p.alphabet.classes();
-        if lp.len() < t_len * c {
-            return Err(KilnError::shape("beam search input", t_len * c, lp.len()).into());
+        let want = kiln_core::error::checked_len(&[t_len, c], "beam search input [T, C]")?;
+        if lp.len() != want {
+            return Err(KilnError::shape("beam search input [T, C]", want, lp.len()).into());
         }
         let mut state = self.begin();
-        state.step(&lp[..t_len * c])?;
+        state.step(lp)?;
         Ok(state.end())
     }
 
@@ -189,7 +192,8 @@ impl BeamSearch {
         lengths: &[usize],
     ) -> Result<Vec<Vec<Hypothesis>>> {
         let [t_max, n, c] = dims;
-        if c != self.p.alphabet.classes() || lp.len() != t_max * n * c || lengths.len() != n {
+        let total = kiln_core::error::checked_len(&dims, "batch beam search input")?;
+        if c != self.p.alphabet.classes() || lp.len() != total || lengths.len() != n {
             return Err(KilnError::shape(
                 "batch beam search input",
                 format!("[T, N, {}] with {n} lengths", self.p.alphabet.classes()),
@@ -226,7 +230,8 @@ impl BeamSearch {
                 ctx: parent.ctx.clone(),
                 words: parent.words,
             };
-            f.partial.push_str(a.symbol(label));
+            // `label` is one of this alphabet's classes (the search only extends those).
+            f.partial.push_str(a.symbol(label).unwrap_or_default());
             if let Some(lm) = self.lm()
                 && !lm.is_prefix(&f.partial)
             {
@@ -611,13 +616,13 @@ mod tests {
             }
             let symbols: Vec<String> = (0..c).map(|i| format!("s{i}")).collect();
             let alphabet = Alphabet::new(symbols, 0).unwrap();
-            let search = BeamSearchParams::new(alphabet)
+            let search = BeamSearch::new(crate::BeamSearchParams::new(alphabet)
                 .beam_width(width)
                 .nbest(width)
                 .top_k(top_k)
                 .min_log_prob(cut)
                 .check()
-                .unwrap();
+                .unwrap());
             let mut fast = search.begin();
             fast.step(&lp).unwrap();
             let mut general = search.begin();

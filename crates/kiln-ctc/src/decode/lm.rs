@@ -33,14 +33,22 @@ fn err(line: usize, message: impl Into<String>) -> CtcError {
 }
 
 impl NgramLm {
-    /// Reads an ARPA file.
+    /// Reads an ARPA file; a malformed file is a [`KilnError::Parse`] naming the file and line.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| KilnError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse_bytes(&bytes)
+        Self::parse_bytes(&bytes).map_err(|e| match e {
+            CtcError::Arpa { line, message } => KilnError::Parse {
+                path: path.to_path_buf(),
+                location: Some(format!("line {line}")),
+                message,
+            }
+            .into(),
+            other => other,
+        })
     }
 
     /// Parses ARPA bytes (must be UTF-8).

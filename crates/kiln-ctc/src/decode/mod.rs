@@ -9,6 +9,7 @@ pub mod lm;
 use serde::Serialize;
 
 use crate::alphabet::Alphabet;
+use crate::errors::Result;
 
 /// One decoded transcript.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,13 +37,14 @@ pub struct WordSpan {
 }
 
 impl Hypothesis {
-    /// The transcript.
-    pub fn text(&self, alphabet: &Alphabet) -> String {
+    /// The transcript; an error when a label is not a class of `alphabet`.
+    pub fn text(&self, alphabet: &Alphabet) -> Result<String> {
         alphabet.text(&self.labels)
     }
 
-    /// Words (split at the alphabet's delimiter) with frame offsets.
-    pub fn words(&self, alphabet: &Alphabet) -> Vec<WordSpan> {
+    /// Words (split at the alphabet's delimiter) with frame offsets; an error when a label is
+    /// not a class of `alphabet`.
+    pub fn words(&self, alphabet: &Alphabet) -> Result<Vec<WordSpan>> {
         let mut out = Vec::new();
         let mut cur: Option<WordSpan> = None;
         for (&l, &f) in self.labels.iter().zip(&self.frames) {
@@ -55,10 +57,10 @@ impl Hypothesis {
                 start: f,
                 end: f + 1,
             });
-            w.word.push_str(alphabet.symbol(l));
+            w.word.push_str(alphabet.symbol(l)?);
             w.end = f + 1;
         }
         out.extend(cur);
-        out
+        Ok(out)
     }
 }

@@ -18,11 +18,9 @@ use std::sync::Arc;
 use kiln_core::burn::optim::{AdamConfig, GradientsParams};
 use kiln_core::burn::tensor::Tensor;
 use kiln_core::seed::rng_stream;
-use kiln_core::{
-    Autodiff, ExperimentConfig, ExperimentReport, Figure, KilnError, Precision, convert, device,
-};
+use kiln_core::{Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, convert, device};
 
-use crate::decode::greedy::greedy;
+use crate::decode::greedy::greedy_batch;
 use crate::monitor::{
     BlankStats, blank_bias_init, blank_stats, entropy_bonus, label_prior_penalty,
 };
@@ -40,10 +38,6 @@ pub const NAME: &str = "ctc";
 /// A step is "in the blank plateau" when the greedy decoding of at least this fraction of the
 /// training batch is empty.
 pub const PLATEAU_EMPTY_FRACTION: f64 = 0.95;
-
-fn k(e: crate::CtcError) -> KilnError {
-    e.into()
-}
 
 /// Sizes of one run of the experiment.
 #[derive(Debug, Clone, Copy)]
@@ -200,25 +194,18 @@ fn evaluate(
     let (t, n) = (setup.sizes.frames, batch.n);
     let dims = [t, n, CLASSES];
     let lengths = vec![t; n];
-    let beams = beam.decode_batch(lp, dims, &lengths).map_err(k)?;
-    let fused = beam_lm.decode_batch(lp, dims, &lengths).map_err(k)?;
+    let beams = beam.decode_batch(lp, dims, &lengths)?;
+    let fused = beam_lm.decode_batch(lp, dims, &lengths)?;
+    let greedy = greedy_batch(lp, dims, &lengths, BLANK)?;
     let mut rates = [ErrorRate::default(); 3];
     for b in 0..n {
-        let reference = setup.alphabet.text(&batch.labels[b]);
-        let rows: Vec<f64> = (0..t)
-            .flat_map(|f| {
-                lp[(f * n + b) * CLASSES..(f * n + b + 1) * CLASSES]
-                    .iter()
-                    .copied()
-            })
-            .collect();
-        let g = greedy(&rows, t, CLASSES, BLANK).text(&setup.alphabet);
-        rates[0].add(&g, &reference);
+        let reference = setup.alphabet.text(&batch.labels[b])?;
+        rates[0].add(&greedy[b].text(&setup.alphabet)?, &reference);
         for (rate, hyps) in rates[1..].iter_mut().zip([&beams[b], &fused[b]]) {
-            let h = hyps
-                .first()
-                .map(|h| h.text(&setup.alphabet))
-                .unwrap_or_default();
+            let h = match hyps.first() {
+                Some(h) => h.text(&setup.alphabet)?,
+                None => String::new(),
+            };
             rate.add(&h, &reference);
         }
     }
@@ -232,11 +219,14 @@ fn beam_with_lm(
     alpha: f64,
     beta: f64,
 ) -> kiln_core::Result<BeamSearch> {
-    BeamSearchParams::new(alphabet.clone())
-        .beam_width(width)
-        .lm(lm.clone(), alpha, beta)
-        .check()
-        .map_err(k)
+    Ok(BeamSearch::new(
+        BeamSearchParams::new(alphabet.clone())
+            .beam_width(width)
+            .lm(lm.clone())
+            .alpha(alpha)
+            .beta(beta)
+            .check()?,
+    ))
 }
 
 /// Trains one variant and evaluates it.
@@ -253,8 +243,8 @@ fn train(
     kiln_core::seed::seed(&dev, config.seed);
     let mut model = AcousticModel::new(s.features, s.conv, s.hidden, CLASSES, &dev);
     if let Some(bias) = v.blank_bias {
-        let b = blank_bias_init(model.output_bias().map_err(k)?, BLANK, bias).map_err(k)?;
-        model = model.with_output_bias(&b, &dev).map_err(k)?;
+        let b = blank_bias_init(model.output_bias()?, BLANK, bias)?;
+        model = model.with_output_bias(&b, &dev)?;
     }
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let prior_t = convert::tensor_f32(
@@ -274,20 +264,14 @@ fn train(
         let x = convert::tensor_f32(&batch.x, [s.frames, batch.n, s.features], &dev)?;
         let lp = model.forward(x);
         let host = convert::to_vec_f64(&lp.clone().detach())?;
-        log.stats.push(
-            blank_stats(
-                &host,
-                [s.frames, batch.n, CLASSES],
-                &vec![s.frames; batch.n],
-                BLANK,
-            )
-            .map_err(k)?,
-        );
+        log.stats.push(blank_stats(
+            &host,
+            [s.frames, batch.n, CLASSES],
+            &vec![s.frames; batch.n],
+            BLANK,
+        )?);
         let il = vec![s.frames as i64; batch.n];
-        let ctc = setup
-            .loss
-            .forward(lp.clone(), &targets(&batch), &il)
-            .map_err(k)?;
+        let ctc = setup.loss.forward(lp.clone(), &targets(&batch), &il)?;
         let value = convert::scalar_f64(&ctc)?;
         kiln_core::error::ensure_finite(&[value], "CTC training loss")?;
         log.loss.push(value);
@@ -296,7 +280,7 @@ fn train(
             total = total - entropy_bonus(lp.clone()).mul_scalar(v.entropy_weight);
         }
         if v.prior_weight > 0.0 {
-            total = total + label_prior_penalty(lp, prior_t.clone()).mul_scalar(v.prior_weight);
+            total = total + label_prior_penalty(lp, prior_t.clone())?.mul_scalar(v.prior_weight);
         }
         let grads = GradientsParams::from_grads(total.backward(), &model);
         model = optim.step(s.lr, model, grads);
@@ -336,25 +320,26 @@ fn train(
 pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     let sizes = Sizes::new(config.quick);
     let task = Task::new(config.seed, sizes.frames, sizes.features, sizes.noise);
-    let alphabet = Alphabet::from_chars(ALPHABET, BLANK).map_err(k)?;
-    let loss = CtcLossParams::new()
-        .blank(BLANK)
-        .classes(CLASSES)
-        .reduction(Reduction::Mean)
-        .input(InputKind::LogProbs)
-        .check()
-        .map_err(k)?;
-    let lm = Arc::new(
-        NgramLm::parse(&task.arpa(&mut rng_stream(config.seed, 4), sizes.lm_sentences))
-            .map_err(k)?,
+    let alphabet = Alphabet::from_chars(ALPHABET, BLANK)?;
+    let loss = CtcLoss::new(
+        CtcLossParams::new()
+            .blank(BLANK)
+            .classes(CLASSES)
+            .reduction(Reduction::Mean)
+            .input(InputKind::LogProbs)
+            .check()?,
     );
+    let lm = Arc::new(NgramLm::parse(
+        &task.arpa(&mut rng_stream(config.seed, 4), sizes.lm_sentences),
+    )?);
     let prior = task.ctc_prior(&mut rng_stream(config.seed, 5), 2000);
     let test = task.batch(sizes.test, &mut rng_stream(config.seed, 2));
     let dev_batch = task.batch(sizes.dev, &mut rng_stream(config.seed, 3));
-    let beam = BeamSearchParams::new(alphabet.clone())
-        .beam_width(sizes.beam)
-        .check()
-        .map_err(k)?;
+    let beam = BeamSearch::new(
+        BeamSearchParams::new(alphabet.clone())
+            .beam_width(sizes.beam)
+            .check()?,
+    );
     let beam_lm = beam_with_lm(&alphabet, sizes.beam, &lm, 0.5, 1.0)?;
     let mut setup = Setup {
         sizes,
@@ -433,52 +418,7 @@ fn report(setup: &Setup, logs: &[RunLog], config: &ExperimentConfig) -> Experime
         empty_fig =
             empty_fig.with_series(v.label, steps.clone(), series(|b| b.empty_output_fraction));
 
-        let (entry, exit) = match log.plateau() {
-            Some((a, b)) => (a as f64, b as f64),
-            None => (-1.0, -1.0),
-        };
-        let key = v.key;
-        report.metric(
-            format!("{key}_plateau_entry"),
-            entry,
-            "step",
-            format!(
-                "{}: first step whose greedy outputs are >= 95% empty (-1: never)",
-                v.label
-            ),
-        );
-        report.metric(
-            format!("{key}_plateau_exit"),
-            exit,
-            "step",
-            format!(
-                "{}: one past the last step in the plateau (-1: never entered; {} steps: never left)",
-                v.label, s.steps
-            ),
-        );
-        report.metric(
-            format!("{key}_final_loss"),
-            log.final_loss(),
-            "",
-            format!("{}: mean training loss of the last 10 steps", v.label),
-        );
-        for (d, name) in ["greedy", "beam", "beam_lm"].iter().enumerate() {
-            report.metric(
-                format!("{key}_cer_{name}"),
-                100.0 * log.errors[d].cer(),
-                "%",
-                format!(
-                    "{}: held-out character error rate, {name} decoding",
-                    v.label
-                ),
-            );
-            report.metric(
-                format!("{key}_wer_{name}"),
-                100.0 * log.errors[d].wer(),
-                "%",
-                format!("{}: held-out word error rate, {name} decoding", v.label),
-            );
-        }
+        variant_metrics(&mut report, v, log, s.steps);
     }
     report.metric(
         "lm_alpha",
@@ -524,6 +464,69 @@ fn report(setup: &Setup, logs: &[RunLog], config: &ExperimentConfig) -> Experime
     report.figure(cer_fig);
     report.figure(wer_fig);
 
+    add_notes(&mut report, setup, logs, config);
+    report
+}
+
+/// The metrics of one variant: plateau entry and exit, final loss, error rates per decoder.
+fn variant_metrics(report: &mut ExperimentReport, v: &Variant, log: &RunLog, total_steps: usize) {
+    let (entry, exit) = match log.plateau() {
+        Some((a, b)) => (a as f64, b as f64),
+        None => (-1.0, -1.0),
+    };
+    let key = v.key;
+    report.metric(
+        format!("{key}_plateau_entry"),
+        entry,
+        "step",
+        format!(
+            "{}: first step whose greedy outputs are >= 95% empty (-1: never)",
+            v.label
+        ),
+    );
+    report.metric(
+        format!("{key}_plateau_exit"),
+        exit,
+        "step",
+        format!(
+            "{}: one past the last step in the plateau (-1: never entered; {} steps: never left)",
+            v.label, total_steps
+        ),
+    );
+    report.metric(
+        format!("{key}_final_loss"),
+        log.final_loss(),
+        "",
+        format!("{}: mean training loss of the last 10 steps", v.label),
+    );
+    for (d, name) in ["greedy", "beam", "beam_lm"].iter().enumerate() {
+        report.metric(
+            format!("{key}_cer_{name}"),
+            100.0 * log.errors[d].cer(),
+            "%",
+            format!(
+                "{}: held-out character error rate, {name} decoding",
+                v.label
+            ),
+        );
+        report.metric(
+            format!("{key}_wer_{name}"),
+            100.0 * log.errors[d].wer(),
+            "%",
+            format!("{}: held-out word error rate, {name} decoding", v.label),
+        );
+    }
+}
+
+/// What was measured, this run's outcome, the reference run it is compared with, and how to
+/// rerun.
+fn add_notes(
+    report: &mut ExperimentReport,
+    setup: &Setup,
+    logs: &[RunLog],
+    config: &ExperimentConfig,
+) {
+    let s = setup.sizes;
     let plateau_text = |i: usize| match logs[i].plateau() {
         Some((a, b)) if b >= s.steps => {
             format!("entered at step {a}, never left in {} steps", s.steps)
@@ -576,5 +579,4 @@ fn report(setup: &Setup, logs: &[RunLog], config: &ExperimentConfig) -> Experime
          --quick` (seconds; tiny model, 6 steps: exercises every path, numbers meaningless); \
          `--seed N` changes task, initialization and data together.",
     );
-    report
 }
