@@ -1,0 +1,1 @@
+//! Signed and weighted feed-forward loops.
