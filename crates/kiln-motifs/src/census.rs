@@ -112,10 +112,13 @@ pub(crate) fn triad_census_adj(adj: &Adjacency) -> TriadCensus {
     let mut counts = (0..n)
         .into_par_iter()
         .with_min_len(64)
-        .fold(|| [0u64; 16], |mut acc, v| {
-            census_from(adj, v, &mut acc);
-            acc
-        })
+        .fold(
+            || [0u64; 16],
+            |mut acc, v| {
+                census_from(adj, v, &mut acc);
+                acc
+            },
+        )
         .reduce(
             || [0u64; 16],
             |mut a, b| {
@@ -126,7 +129,11 @@ pub(crate) fn triad_census_adj(adj: &Adjacency) -> TriadCensus {
             },
         );
     let n64 = n as u128;
-    let all = if n >= 3 { n64 * (n64 - 1) * (n64 - 2) / 6 } else { 0 };
+    let all = if n >= 3 {
+        n64 * (n64 - 1) * (n64 - 2) / 6
+    } else {
+        0
+    };
     let others: u128 = counts[1..].iter().map(|&c| c as u128).sum();
     counts[0] = all.saturating_sub(others) as u64;
     TriadCensus { counts }
@@ -154,10 +161,7 @@ fn census_from(adj: &Adjacency, v: usize, acc: &mut [u64; 16]) {
             }
             let w = a.min(b);
             let (in_v, in_u) = (a == w, b == w);
-            let (dvw, duw) = (
-                if in_v { dv[i] } else { 0 },
-                if in_u { du[j] } else { 0 },
-            );
+            let (dvw, duw) = (if in_v { dv[i] } else { 0 }, if in_u { du[j] } else { 0 });
             if in_v {
                 i += 1;
             }
@@ -176,7 +180,11 @@ fn census_from(adj: &Adjacency, v: usize, acc: &mut [u64; 16]) {
                 acc[Triad::from_code(code).index()] += 1;
             }
         }
-        let dyadic = if dv[k] == OUT | IN { Triad::T102 } else { Triad::T012 };
+        let dyadic = if dv[k] == OUT | IN {
+            Triad::T102
+        } else {
+            Triad::T012
+        };
         acc[dyadic.index()] += n - s_size - 2;
     }
 }

@@ -25,7 +25,13 @@ impl<S: FnMut(u32)> Walker<'_, S> {
     /// Extends the subgraph `sub[..len]` (with code `code`) by each node of `ext` in turn;
     /// `keep(depth)` decides whether a child at `depth` is explored (RAND-ESU), always true
     /// for the exact census.
-    fn extend(&mut self, len: usize, code: u32, mut ext: Vec<u32>, keep: &mut dyn FnMut(usize) -> bool) {
+    fn extend(
+        &mut self,
+        len: usize,
+        code: u32,
+        mut ext: Vec<u32>,
+        keep: &mut dyn FnMut(usize) -> bool,
+    ) {
         while let Some(w) = ext.pop() {
             if !keep(len) {
                 continue;
@@ -51,7 +57,8 @@ impl<S: FnMut(u32)> Walker<'_, S> {
                 if u <= self.root {
                     continue;
                 }
-                let exclusive = (0..len).all(|i| self.sub[i] != u && adj.dyad(self.sub[i] as usize, u) == 0);
+                let exclusive =
+                    (0..len).all(|i| self.sub[i] != u && adj.dyad(self.sub[i] as usize, u) == 0);
                 if exclusive {
                     next.push(u);
                 }
@@ -63,7 +70,13 @@ impl<S: FnMut(u32)> Walker<'_, S> {
 }
 
 /// Runs ESU from `root`.
-fn walk_root(adj: &Adjacency, k: usize, root: u32, keep: &mut dyn FnMut(usize) -> bool, sink: impl FnMut(u32)) {
+fn walk_root(
+    adj: &Adjacency,
+    k: usize,
+    root: u32,
+    keep: &mut dyn FnMut(usize) -> bool,
+    sink: impl FnMut(u32),
+) {
     let mut walker = Walker {
         adj,
         k,
@@ -120,7 +133,10 @@ impl Classifier {
                 let t = tables();
                 t.quad_ids[t.quad_of_code[code as usize] as usize]
             }
-            k => *self.cache.entry(code).or_insert_with(|| mfinder_id(code, k)),
+            k => *self
+                .cache
+                .entry(code)
+                .or_insert_with(|| mfinder_id(code, k)),
         }
     }
 }
@@ -169,7 +185,9 @@ pub fn rand_esu(graph: &MotifGraph, params: &RandEsuValidParams, seed: u64) -> S
                     continue;
                 }
                 let mut keep = |depth: usize| probs[depth] >= 1.0 || rng.random_bool(probs[depth]);
-                walk_root(&adj, k, root, &mut keep, |code| *codes.entry(code).or_insert(0) += 1);
+                walk_root(&adj, k, root, &mut keep, |code| {
+                    *codes.entry(code).or_insert(0) += 1
+                });
             }
             let mut by_id = BTreeMap::new();
             for (code, c) in codes {
@@ -184,7 +202,10 @@ pub fn rand_esu(graph: &MotifGraph, params: &RandEsuValidParams, seed: u64) -> S
             a
         });
     let scale: f64 = probs.iter().product();
-    let estimates = sampled.iter().map(|(&id, &c)| (id, c as f64 / scale)).collect();
+    let estimates = sampled
+        .iter()
+        .map(|(&id, &c)| (id, c as f64 / scale))
+        .collect();
     SampledCensus {
         size: k,
         probabilities: probs,

@@ -130,7 +130,9 @@ impl MotifGraph {
 
     /// The name of node `i` (its index as text for unnamed graphs).
     pub fn name(&self, i: usize) -> Option<&str> {
-        self.graph.node_weight(NodeIndex::new(i)).map(String::as_str)
+        self.graph
+            .node_weight(NodeIndex::new(i))
+            .map(String::as_str)
     }
 
     /// The edges as `(src, dst, weight)`, sorted by `(src, dst)`.
@@ -174,15 +176,6 @@ impl MotifGraph {
 
     pub(crate) fn adjacency(&self) -> Adjacency {
         Adjacency::new(self.node_count(), &self.pairs())
-    }
-
-    /// Replaces the weights (same edge order as [`MotifGraph::edges`]).
-    pub(crate) fn with_weights(&self, weights: &[f64]) -> Self {
-        let mut g = self.clone();
-        for (e, w) in g.graph.edge_weights_mut().zip(weights) {
-            *e = *w;
-        }
-        g
     }
 
     /// A graph with these node names and unit-weight edges (null-model output).

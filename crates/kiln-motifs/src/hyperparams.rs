@@ -128,7 +128,9 @@ impl std::str::FromStr for NullModel {
         NullModel::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| MotifsError::invalid("null", s, "expected switching|degree|configuration|gnm"))
+            .ok_or_else(|| {
+                MotifsError::invalid("null", s, "expected switching|degree|configuration|gnm")
+            })
     }
 }
 
@@ -191,7 +193,11 @@ impl SignificanceParams {
             return Err(MotifsError::invalid("size", self.size, "must be 3 or 4"));
         }
         if self.samples < 2 {
-            return Err(MotifsError::invalid("samples", self.samples, "must be >= 2"));
+            return Err(MotifsError::invalid(
+                "samples",
+                self.samples,
+                "must be >= 2",
+            ));
         }
         if !(self.switches_per_edge.is_finite() && self.switches_per_edge > 0.0) {
             return Err(MotifsError::invalid(
@@ -282,8 +288,16 @@ impl RandEsuParams {
                 "needs one probability per depth (length = size)",
             ));
         }
-        if let Some(p) = self.probabilities.iter().find(|p| !(**p > 0.0 && **p <= 1.0)) {
-            return Err(MotifsError::invalid("probabilities", p, "each must be in (0, 1]"));
+        if let Some(p) = self
+            .probabilities
+            .iter()
+            .find(|p| !(**p > 0.0 && **p <= 1.0))
+        {
+            return Err(MotifsError::invalid(
+                "probabilities",
+                p,
+                "each must be in (0, 1]",
+            ));
         }
         Ok(RandEsuValidParams {
             size: self.size,

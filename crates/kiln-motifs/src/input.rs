@@ -86,7 +86,10 @@ pub fn parse_edge_list(text: &str, path: &Path) -> Result<MotifGraph> {
             let (Ok(s), Ok(d)) = (s, d) else {
                 return Err(malformed(line, "node index is not an integer".into()));
             };
-            let top = s.max(d).checked_add(1).ok_or_else(|| malformed(line, "node index overflows".into()))?;
+            let top = s
+                .max(d)
+                .checked_add(1)
+                .ok_or_else(|| malformed(line, "node index overflows".into()))?;
             max_plus_one = max_plus_one.max(top);
             edges.push((s, d, w));
         }
@@ -94,14 +97,20 @@ pub fn parse_edge_list(text: &str, path: &Path) -> Result<MotifGraph> {
             Some(n) if n < max_plus_one => {
                 return Err(malformed(
                     1,
-                    format!("header declares n={n} but node {} appears", max_plus_one - 1),
+                    format!(
+                        "header declares n={n} but node {} appears",
+                        max_plus_one - 1
+                    ),
                 ));
             }
             Some(n) => n,
             None => max_plus_one,
         };
         if n > u32::MAX as usize / 2 {
-            return Err(malformed(1, format!("{n} nodes is more than this crate indexes")));
+            return Err(malformed(
+                1,
+                format!("{n} nodes is more than this crate indexes"),
+            ));
         }
         names = (0..n).map(|i| i.to_string()).collect();
     } else {
@@ -153,30 +162,44 @@ pub fn graph_from_weights(
             value: weights[i],
         });
     }
-    let off_diag = || {
-        (0..n * n)
-            .filter(move |i| i / n != i % n)
-            .map(|i| (i / n, i % n, weights[i]))
-    };
-    let cut = match params.rule() {
-        EdgeRule::Absolute(t) => t,
-        EdgeRule::TopFraction(f) => {
-            let mut mags: Vec<f64> = off_diag().map(|(_, _, w)| w.abs()).collect();
-            if mags.is_empty() {
-                f64::INFINITY
-            } else {
-                let k = ((f * mags.len() as f64).ceil() as usize).clamp(1, mags.len());
-                mags.sort_unstable_by(|a, b| b.total_cmp(a));
-                mags[k - 1]
-            }
-        }
-    };
-    let edges: Vec<(usize, usize, f64)> = off_diag().filter(|&(_, _, w)| w != 0.0 && w.abs() >= cut).collect();
+    let off_diag: Vec<(usize, usize, f64)> = (0..n * n)
+        .filter(|i| i / n != i % n)
+        .map(|i| (i / n, i % n, weights[i]))
+        .collect();
+    let edges = select_edges(&off_diag, params);
     MotifGraph::from_weighted_edges(n, &edges)
 }
 
 /// Reads a square `.npy` weight matrix (f32 or f64) and applies [`graph_from_weights`].
-pub fn read_weight_matrix(path: impl AsRef<Path>, params: &WeightGraphValidParams) -> Result<MotifGraph> {
+pub fn read_weight_matrix(
+    path: impl AsRef<Path>,
+    params: &WeightGraphValidParams,
+) -> Result<MotifGraph> {
     let arr = kiln_core::io::read_npy(path)?;
     graph_from_weights(&arr.data, &arr.shape, params)
+}
+
+/// The candidate entries `(src, dst, w)` that pass `params`' rule (non-zero, `|w|` at or above
+/// the cut).
+pub(crate) fn select_edges(
+    candidates: &[(usize, usize, f64)],
+    params: &WeightGraphValidParams,
+) -> Vec<(usize, usize, f64)> {
+    let cut = match params.rule() {
+        EdgeRule::Absolute(t) => t,
+        EdgeRule::TopFraction(f) => {
+            let mut mags: Vec<f64> = candidates.iter().map(|c| c.2.abs()).collect();
+            if mags.is_empty() {
+                return Vec::new();
+            }
+            let k = ((f * mags.len() as f64).ceil() as usize).clamp(1, mags.len());
+            mags.sort_unstable_by(|a, b| b.total_cmp(a));
+            mags[k - 1]
+        }
+    };
+    candidates
+        .iter()
+        .copied()
+        .filter(|&(_, _, w)| w != 0.0 && w.abs() >= cut)
+        .collect()
 }

@@ -133,7 +133,10 @@ fn has(code: u32, k: usize, i: usize, j: usize) -> bool {
 fn classify_man(code: u32) -> Triad {
     let e = |i, j| has(code, 3, i, j);
     let pairs = [(0usize, 1usize, 2usize), (0, 2, 1), (1, 2, 0)];
-    let mutual: Vec<_> = pairs.iter().filter(|(a, b, _)| e(*a, *b) && e(*b, *a)).collect();
+    let mutual: Vec<_> = pairs
+        .iter()
+        .filter(|(a, b, _)| e(*a, *b) && e(*b, *a))
+        .collect();
     let asym: Vec<(usize, usize)> = pairs
         .iter()
         .filter_map(|&(a, b, _)| match (e(a, b), e(b, a)) {
@@ -268,7 +271,13 @@ pub(crate) fn tables() -> &'static Tables {
             triad_ids[t as usize] = triad_ids[t as usize].min(id);
         }
         let perms4 = permutations(4);
-        let canon = |code: u32| perms4.iter().map(|p| permute(code, 4, p)).min().unwrap_or(code);
+        let canon = |code: u32| {
+            perms4
+                .iter()
+                .map(|p| permute(code, 4, p))
+                .min()
+                .unwrap_or(code)
+        };
         let no_diag = |code: u32| (0..4).all(|i| !has(code, 4, i, i));
         let mut quad_ids: Vec<u32> = (0..1u32 << 16)
             .filter(|&c| no_diag(c) && is_connected(c, 4))

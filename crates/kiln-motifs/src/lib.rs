@@ -28,8 +28,8 @@ pub mod hyperparams;
 pub mod input;
 pub mod isoclass;
 pub mod null;
-pub mod significance;
 pub mod signed;
+pub mod significance;
 #[cfg(feature = "burn")]
 pub mod weights;
 

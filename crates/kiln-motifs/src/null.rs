@@ -56,7 +56,11 @@ pub(crate) fn draw<R: Rng>(
     match model {
         NullModel::Switching => {
             let lo = (q * m).round() as u64;
-            let trials = if lo == 0 { 0 } else { rng.random_range(lo..=2 * lo) };
+            let trials = if lo == 0 {
+                0
+            } else {
+                rng.random_range(lo..=2 * lo)
+            };
             switching(edges, trials, rng)
         }
         NullModel::Degree => degree_switching(edges, (q * m).round() as u64, rng),
@@ -78,7 +82,8 @@ fn switching<R: Rng>(edges: &[(u32, u32)], trials: u64, rng: &mut R) -> NullDraw
         }
     }
     let mut set = set;
-    let adjacent = |set: &EdgeSet, a: u32, b: u32| set.contains(&key(a, b)) || set.contains(&key(b, a));
+    let adjacent =
+        |set: &EdgeSet, a: u32, b: u32| set.contains(&key(a, b)) || set.contains(&key(b, a));
     let mut accepted = 0;
     let pool = asym.len() + mutual.len();
     for _ in 0..trials {

@@ -101,7 +101,13 @@ pub fn significance(
         .into_par_iter()
         .map(|i| {
             let mut rng = kiln_core::seed::rng_stream(seed, i as u64);
-            let d = draw(params.model(), n, &pairs, params.switches_per_edge(), &mut rng);
+            let d = draw(
+                params.model(),
+                n,
+                &pairs,
+                params.switches_per_edge(),
+                &mut rng,
+            );
             let counts = class_counts(&Adjacency::new(n, &d.edges), params.size());
             progress.inc(1);
             (counts, d.trials, d.accepted, d.edges.len())
@@ -175,8 +181,18 @@ pub(crate) fn stat(man: Option<String>, mfinder_id: u32, real: u64, null: &[f64]
 
 /// `SP_i = Z_i / sqrt(sum Z_j^2)`, undefined z as 0.
 pub fn significance_profile(z: &[Option<f64>]) -> Vec<f64> {
-    let norm = z.iter().map(|v| v.unwrap_or(0.0).powi(2)).sum::<f64>().sqrt();
+    let norm = z
+        .iter()
+        .map(|v| v.unwrap_or(0.0).powi(2))
+        .sum::<f64>()
+        .sqrt();
     z.iter()
-        .map(|v| if norm > 0.0 { v.unwrap_or(0.0) / norm } else { 0.0 })
+        .map(|v| {
+            if norm > 0.0 {
+                v.unwrap_or(0.0) / norm
+            } else {
+                0.0
+            }
+        })
         .collect()
 }

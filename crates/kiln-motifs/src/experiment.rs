@@ -1,0 +1,1 @@
+//! The seed experiment (placeholder while it is built).
