@@ -73,7 +73,7 @@ enum Command {
     /// Physics-informed neural network solvers.
     Pinn(commands::pinn::Args),
     /// Network motifs of trained weight graphs.
-    Motifs(commands::area::Pending),
+    Motifs(commands::motifs::Args),
     /// DP-SGD and (epsilon, delta) accounting.
     Privacy(commands::privacy::Args),
     /// Concept-drift detection on loss streams.
@@ -120,7 +120,7 @@ where
         Command::Norm(p) => p.run("norm"),
         Command::Ctc(a) => commands::ctc::run(&a, &globals),
         Command::Pinn(a) => commands::pinn::run(&a, &globals),
-        Command::Motifs(p) => p.run("motifs"),
+        Command::Motifs(a) => commands::motifs::run(&a, &globals),
         Command::Privacy(a) => commands::privacy::run(&a, &globals),
         Command::Drift(p) => p.run("drift"),
         Command::Dynamics(p) => p.run("dynamics"),

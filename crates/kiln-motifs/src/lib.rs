@@ -43,5 +43,5 @@ pub use hyperparams::{
 };
 pub use input::{graph_from_weights, parse_edge_list, read_edge_list, read_weight_matrix};
 pub use isoclass::{BIFAN_ID, CYCLE3_ID, FFL_ID, Triad};
-pub use null::null_graph;
+pub use null::{null_graph, random_gnm};
 pub use significance::{MotifStat, Significance, significance, significance_profile};

@@ -61,103 +61,148 @@ pub(crate) fn draw<R: Rng>(
             } else {
                 rng.random_range(lo..=2 * lo)
             };
-            switching(edges, trials, rng)
+            switching(n, edges, trials, rng)
         }
-        NullModel::Degree => degree_switching(edges, (q * m).round() as u64, rng),
+        NullModel::Degree => degree_switching(n, edges, (q * m).round() as u64, rng),
         NullModel::Configuration => configuration(edges, rng),
         NullModel::Gnm => gnm(n, edges.len(), rng),
     }
 }
 
+/// Out-neighbour lists in one flat array. Every switching move keeps each node's out-degree,
+/// so a slot `i` stays owned by `owner[i]` and only its target changes; membership tests scan
+/// one short, cache-resident segment instead of hashing.
+struct OutSlots {
+    offsets: Vec<usize>,
+    owner: Vec<u32>,
+    target: Vec<u32>,
+}
+
+impl OutSlots {
+    fn new(n: usize, edges: &[(u32, u32)]) -> Self {
+        let mut offsets = vec![0usize; n + 1];
+        for &(s, _) in edges {
+            offsets[s as usize + 1] += 1;
+        }
+        for v in 0..n {
+            offsets[v + 1] += offsets[v];
+        }
+        let mut fill = offsets.clone();
+        let mut owner = vec![0u32; edges.len()];
+        let mut target = vec![0u32; edges.len()];
+        for &(s, d) in edges {
+            let slot = fill[s as usize];
+            fill[s as usize] += 1;
+            owner[slot] = s;
+            target[slot] = d;
+        }
+        Self { offsets, owner, target }
+    }
+
+    #[inline]
+    fn has(&self, s: u32, d: u32) -> bool {
+        let (a, b) = (self.offsets[s as usize], self.offsets[s as usize + 1]);
+        self.target[a..b].contains(&d)
+    }
+
+    /// The slot of `s -> d` (the edge must exist).
+    fn slot(&self, s: u32, d: u32) -> usize {
+        let a = self.offsets[s as usize];
+        a + self.target[a..self.offsets[s as usize + 1]]
+            .iter()
+            .position(|&t| t == d)
+            .unwrap_or(0)
+    }
+
+    #[inline]
+    fn adjacent(&self, a: u32, b: u32) -> bool {
+        self.has(a, b) || self.has(b, a)
+    }
+
+    fn edges(&self) -> Vec<(u32, u32)> {
+        self.owner.iter().copied().zip(self.target.iter().copied()).collect()
+    }
+}
+
 /// mfinder-style switching: asymmetric edges among themselves, mutual dyads among themselves.
-fn switching<R: Rng>(edges: &[(u32, u32)], trials: u64, rng: &mut R) -> NullDraw {
-    let set: EdgeSet = edges.iter().map(|&(s, d)| key(s, d)).collect();
-    let mut asym = Vec::new();
-    let mut mutual = Vec::new();
-    for &(s, d) in edges {
-        if !set.contains(&key(d, s)) {
-            asym.push((s, d));
-        } else if s < d {
-            mutual.push((s, d));
+fn switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -> NullDraw {
+    let mut g = OutSlots::new(n, edges);
+    // Asymmetric edges as slots; mutual dyads as (slot a->b, slot b->a) with a < b.
+    let mut asym: Vec<usize> = Vec::new();
+    let mut mutual: Vec<(usize, usize)> = Vec::new();
+    for slot in 0..g.target.len() {
+        let (a, b) = (g.owner[slot], g.target[slot]);
+        if !g.has(b, a) {
+            asym.push(slot);
+        } else if a < b {
+            mutual.push((slot, g.slot(b, a)));
         }
     }
-    let mut set = set;
-    let adjacent =
-        |set: &EdgeSet, a: u32, b: u32| set.contains(&key(a, b)) || set.contains(&key(b, a));
     let mut accepted = 0;
     let pool = asym.len() + mutual.len();
     for _ in 0..trials {
         if pool == 0 {
             break;
         }
-        let use_asym = rng.random_range(0..pool) < asym.len();
-        let list = if use_asym { &mut asym } else { &mut mutual };
-        if list.len() < 2 {
-            continue;
+        if rng.random_range(0..pool) < asym.len() {
+            if asym.len() < 2 {
+                continue;
+            }
+            let (i, j) = (asym[rng.random_range(0..asym.len())], asym[rng.random_range(0..asym.len())]);
+            let (a, b, c, d) = (g.owner[i], g.target[i], g.owner[j], g.target[j]);
+            if a == c || a == d || b == c || b == d || g.adjacent(a, d) || g.adjacent(c, b) {
+                continue;
+            }
+            g.target[i] = d;
+            g.target[j] = b;
+        } else {
+            if mutual.len() < 2 {
+                continue;
+            }
+            let (pi, pj) = (rng.random_range(0..mutual.len()), rng.random_range(0..mutual.len()));
+            let (ab, ba) = mutual[pi];
+            // Either orientation of the second dyad, so both rewirings are reachable.
+            let (cd, dc) = if rng.random_bool(0.5) { mutual[pj] } else { (mutual[pj].1, mutual[pj].0) };
+            let (a, b, c, d) = (g.owner[ab], g.target[ab], g.owner[cd], g.target[cd]);
+            if a == c || a == d || b == c || b == d || g.adjacent(a, d) || g.adjacent(c, b) {
+                continue;
+            }
+            // a<->b, c<->d  become  a<->d, c<->b.
+            g.target[ab] = d;
+            g.target[dc] = a;
+            g.target[cd] = b;
+            g.target[ba] = c;
+            mutual[pi] = (ab, dc);
+            mutual[pj] = (cd, ba);
         }
-        let i = rng.random_range(0..list.len());
-        let j = rng.random_range(0..list.len());
-        let (a, b) = list[i];
-        let (mut c, mut d) = list[j];
-        if !use_asym && rng.random_bool(0.5) {
-            std::mem::swap(&mut c, &mut d);
-        }
-        if a == c || a == d || b == c || b == d {
-            continue;
-        }
-        if adjacent(&set, a, d) || adjacent(&set, c, b) {
-            continue;
-        }
-        set.remove(&key(a, b));
-        set.remove(&key(c, d));
-        set.insert(key(a, d));
-        set.insert(key(c, b));
-        if !use_asym {
-            set.remove(&key(b, a));
-            set.remove(&key(d, c));
-            set.insert(key(d, a));
-            set.insert(key(b, c));
-        }
-        list[i] = (a, d);
-        list[j] = (c, b);
         accepted += 1;
     }
-    let mut out = asym;
-    for (a, b) in mutual {
-        out.push((a, b));
-        out.push((b, a));
-    }
     NullDraw {
-        edges: out,
+        edges: g.edges(),
         trials,
         accepted,
     }
 }
 
 /// igraph-style degree-preserving switching (mutual dyads not preserved).
-fn degree_switching<R: Rng>(edges: &[(u32, u32)], trials: u64, rng: &mut R) -> NullDraw {
-    let mut list = edges.to_vec();
-    let mut set: EdgeSet = edges.iter().map(|&(s, d)| key(s, d)).collect();
+fn degree_switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -> NullDraw {
+    let mut g = OutSlots::new(n, edges);
+    let m = g.target.len();
     let mut accepted = 0;
-    if list.len() >= 2 {
+    if m >= 2 {
         for _ in 0..trials {
-            let i = rng.random_range(0..list.len());
-            let j = rng.random_range(0..list.len());
-            let ((a, b), (c, d)) = (list[i], list[j]);
-            if i == j || a == d || c == b || set.contains(&key(a, d)) || set.contains(&key(c, b)) {
+            let (i, j) = (rng.random_range(0..m), rng.random_range(0..m));
+            let (a, b, c, d) = (g.owner[i], g.target[i], g.owner[j], g.target[j]);
+            if i == j || a == d || c == b || g.has(a, d) || g.has(c, b) {
                 continue;
             }
-            set.remove(&key(a, b));
-            set.remove(&key(c, d));
-            set.insert(key(a, d));
-            set.insert(key(c, b));
-            list[i] = (a, d);
-            list[j] = (c, b);
+            g.target[i] = d;
+            g.target[j] = b;
             accepted += 1;
         }
     }
     NullDraw {
-        edges: list,
+        edges: g.edges(),
         trials,
         accepted,
     }
@@ -223,4 +268,21 @@ pub fn null_graph(graph: &MotifGraph, params: &SignificanceValidParams, seed: u6
         &mut rng,
     );
     MotifGraph::from_pairs_unchecked(graph, &d.edges)
+}
+
+/// A G(n, m) random directed graph: `edges` distinct non-loop edges on `nodes` nodes, drawn
+/// uniformly from `seed` (benchmarks, tests, baselines).
+pub fn random_gnm(nodes: usize, edges: usize, seed: u64) -> crate::Result<MotifGraph> {
+    let possible = nodes.checked_mul(nodes.saturating_sub(1));
+    if nodes > u32::MAX as usize / 2 || possible.is_none_or(|p| edges > p) {
+        return Err(crate::MotifsError::invalid(
+            "edges",
+            edges,
+            "must be at most n (n - 1) for a simple directed graph",
+        ));
+    }
+    let mut rng = kiln_core::seed::rng(seed);
+    let d = gnm(nodes, edges, &mut rng);
+    let template = MotifGraph::from_edges(nodes, &[])?;
+    Ok(MotifGraph::from_pairs_unchecked(&template, &d.edges))
 }
