@@ -39,5 +39,10 @@ pub fn registry() -> Vec<Entry> {
             about: "CTC: blank plateau with/without remedies, greedy vs beam vs beam+LM error rates",
             run: kiln_ctc::experiment::run,
         },
+        Entry {
+            name: kiln_motifs::experiment::NAME,
+            about: "motifs: FFL count/z/SP of an RNN's recurrent graph before vs after training; C. elegans under four nulls",
+            run: kiln_motifs::experiment::run,
+        },
     ]
 }

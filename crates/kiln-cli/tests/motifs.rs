@@ -56,7 +56,8 @@ fn significance_is_seeded_and_finds_the_ffl() {
     let norm: f64 = sp.iter().map(|v| v.as_f64().unwrap().powi(2)).sum();
     assert!((norm - 1.0).abs() < 1e-9);
     let mut other = args.to_vec();
-    other[other.len() - 1] = "4";
+    let last = other.len() - 1;
+    other[last] = "4";
     let c = run_json(&other);
     assert_ne!(a.json["motifs"], c.json["motifs"], "another seed, another ensemble");
 }

@@ -9,9 +9,10 @@
 //! off-diagonal weights by magnitude; each graph gets its FFL count, z and significance
 //! profile under the switching null and its signed FFL types. Several seeds.
 
+use kiln_core::burn;
 use kiln_core::burn::module::Module;
 use kiln_core::burn::nn::{Linear, LinearConfig, Rnn, RnnConfig};
-use kiln_core::burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use kiln_core::burn::optim::{AdamConfig, GradientsParams};
 use kiln_core::burn::tensor::activation::sigmoid;
 use kiln_core::burn::tensor::{Device, Tensor};
 use kiln_core::seed::rng_stream;
