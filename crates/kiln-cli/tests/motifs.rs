@@ -36,8 +36,16 @@ fn census_size_4_lists_199_classes() {
 #[test]
 fn significance_is_seeded_and_finds_the_ffl() {
     let args = [
-        "motifs", "significance", "--edges", MFINDER, "--null", "switching", "--samples", "40",
-        "--seed", "3",
+        "motifs",
+        "significance",
+        "--edges",
+        MFINDER,
+        "--null",
+        "switching",
+        "--samples",
+        "40",
+        "--seed",
+        "3",
     ];
     let a = run_json(&args);
     assert_eq!(a.code, 0, "{}", a.stderr);
@@ -59,17 +67,37 @@ fn significance_is_seeded_and_finds_the_ffl() {
     let last = other.len() - 1;
     other[last] = "4";
     let c = run_json(&other);
-    assert_ne!(a.json["motifs"], c.json["motifs"], "another seed, another ensemble");
+    assert_ne!(
+        a.json["motifs"], c.json["motifs"],
+        "another seed, another ensemble"
+    );
 }
 
 #[test]
 fn significance_every_null_and_text_output() {
     for null in ["degree", "configuration", "gnm"] {
-        let r = run_json(&["motifs", "significance", "--edges", MFINDER, "--null", null, "--samples", "10"]);
+        let r = run_json(&[
+            "motifs",
+            "significance",
+            "--edges",
+            MFINDER,
+            "--null",
+            null,
+            "--samples",
+            "10",
+        ]);
         assert_eq!(r.code, 0, "{null}: {}", r.stderr);
         assert_eq!(r.json["null"], null);
     }
-    let r = run_args(&["-q", "motifs", "significance", "--edges", MFINDER, "--samples", "5"]);
+    let r = run_args(&[
+        "-q",
+        "motifs",
+        "significance",
+        "--edges",
+        MFINDER,
+        "--samples",
+        "5",
+    ]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("030T"), "{}", r.stdout);
 }
@@ -86,12 +114,30 @@ fn weights_thresholds_a_matrix_and_reports_signed_ffls() {
     w[2 * 4 + 3] = 0.01;
     kiln_core::io::write_npy_f64(&path, &w, &[4, 4]).unwrap();
     let p = path.to_string_lossy();
-    let r = run_json(&["motifs", "weights", "--weights", &p, "--threshold", "0.5", "--samples", "5"]);
+    let r = run_json(&[
+        "motifs",
+        "weights",
+        "--weights",
+        &p,
+        "--threshold",
+        "0.5",
+        "--samples",
+        "5",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.json["edges"], 3);
     assert_eq!(r.json["signed_ffl"]["induced"]["I3"], 1);
     assert_eq!(r.json["signed_ffl"]["induced_coherent"], 0);
-    let top = run_json(&["motifs", "weights", "--weights", &p, "--keep-top", "0.25", "--samples", "5"]);
+    let top = run_json(&[
+        "motifs",
+        "weights",
+        "--weights",
+        &p,
+        "--keep-top",
+        "0.25",
+        "--samples",
+        "5",
+    ]);
     assert_eq!(top.code, 0, "{}", top.stderr);
     assert_eq!(top.json["edges"], 3); // ceil(0.25 * 12) = 3 largest |w|
 }
@@ -108,20 +154,44 @@ fn bad_input_exits_2_with_one_line() {
     assert_eq!(run_json(&["motifs", "census", "--edges", &dup]).code, 2);
     let r = run_json(&["motifs", "census", "--edges", MFINDER, "--size", "5"]);
     assert_eq!(r.code, 2);
-    let r = run_json(&["motifs", "significance", "--edges", MFINDER, "--null", "nope"]);
+    let r = run_json(&[
+        "motifs",
+        "significance",
+        "--edges",
+        MFINDER,
+        "--null",
+        "nope",
+    ]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("null"), "{}", r.stderr);
-    let r = run_json(&["motifs", "significance", "--edges", MFINDER, "--samples", "1"]);
+    let r = run_json(&[
+        "motifs",
+        "significance",
+        "--edges",
+        MFINDER,
+        "--samples",
+        "1",
+    ]);
     assert_eq!(r.code, 2);
     let empty = write_file(dir.path(), "empty.txt", "# n=4\n");
-    assert_eq!(run_json(&["motifs", "significance", "--edges", &empty]).code, 2);
+    assert_eq!(
+        run_json(&["motifs", "significance", "--edges", &empty]).code,
+        2
+    );
     let r = run_json(&["motifs", "census", "--edges", "/no/such/file"]);
     assert_eq!(r.code, 2);
     let nonsq = dir.path().join("ns.npy");
     kiln_core::io::write_npy_f64(&nonsq, &[1.0; 6], &[2, 3]).unwrap();
     let r = run_json(&["motifs", "weights", "--weights", &nonsq.to_string_lossy()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
-    let r = run_json(&["motifs", "weights", "--weights", &nonsq.to_string_lossy(), "--keep-top", "2"]);
+    let r = run_json(&[
+        "motifs",
+        "weights",
+        "--weights",
+        &nonsq.to_string_lossy(),
+        "--keep-top",
+        "2",
+    ]);
     assert_eq!(r.code, 2);
 }
 

@@ -52,8 +52,14 @@ fn nulls(c: &mut Criterion) {
     let mut g = c.benchmark_group("significance_100_nulls_census_n1e4_m1e5");
     g.sample_size(10);
     for model in [NullModel::Switching, NullModel::Degree] {
-        let params = SignificanceParams::new().model(model).samples(100).check().unwrap();
-        g.bench_function(model.name(), |b| b.iter(|| significance(&graph, &params, 0, &NoProgress).unwrap()));
+        let params = SignificanceParams::new()
+            .model(model)
+            .samples(100)
+            .check()
+            .unwrap();
+        g.bench_function(model.name(), |b| {
+            b.iter(|| significance(&graph, &params, 0, &NoProgress).unwrap())
+        });
     }
     g.finish();
 }

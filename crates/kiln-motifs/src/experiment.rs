@@ -22,8 +22,8 @@ use rand::Rng;
 use crate::hyperparams::{NullModel, SignificanceParams, WeightGraphParams};
 use crate::input::parse_edge_list;
 use crate::isoclass::{FFL_ID, Triad};
-use crate::significance::significance;
 use crate::signed::signed_ffls;
+use crate::significance::significance;
 use crate::weights::module_graph;
 
 /// Name on the command line.
@@ -49,9 +49,23 @@ struct Sizes {
 impl Sizes {
     fn new(quick: bool) -> Self {
         if quick {
-            Sizes { seeds: 2, steps: 15, batch: 16, frames: 30, nulls: 20, lr: 1e-2 }
+            Sizes {
+                seeds: 2,
+                steps: 15,
+                batch: 16,
+                frames: 30,
+                nulls: 20,
+                lr: 1e-2,
+            }
         } else {
-            Sizes { seeds: 5, steps: 400, batch: 32, frames: 40, nulls: 200, lr: 1e-2 }
+            Sizes {
+                seeds: 10,
+                steps: 400,
+                batch: 32,
+                frames: 40,
+                nulls: 200,
+                lr: 1e-2,
+            }
         }
     }
 }
@@ -86,7 +100,11 @@ fn pulse_batch(batch: usize, frames: usize, rng: &mut impl Rng) -> (Vec<f32>, Ve
         let row = &mut x[b * frames..(b + 1) * frames];
         let mut t = rng.random_range(0..4);
         while t < frames {
-            let len = if rng.random_bool(0.5) { rng.random_range(1..=2) } else { rng.random_range(5..=8) };
+            let len = if rng.random_bool(0.5) {
+                rng.random_range(1..=2)
+            } else {
+                rng.random_range(5..=8)
+            };
             for v in row.iter_mut().skip(t).take(len) {
                 *v = 1.0;
             }
@@ -118,14 +136,21 @@ fn graph_stats(model: &PulseFilter, nulls: usize, seed: u64) -> kiln_core::Resul
         .samples(nulls)
         .check()?;
     let sig = significance(&g, &params, seed, &kiln_core::experiment::NoProgress)?;
-    let ffl = sig.get(FFL_ID).map(|m| (m.count as f64, m.z.unwrap_or(0.0))).unwrap_or((0.0, 0.0));
+    let ffl = sig
+        .get(FFL_ID)
+        .map(|m| (m.count as f64, m.z.unwrap_or(0.0)))
+        .unwrap_or((0.0, 0.0));
     let signed = signed_ffls(&g)?;
     let total = signed.induced.total();
     Ok(GraphStats {
         ffl: ffl.0,
         z: ffl.1,
         profile: sig.profile,
-        coherent_fraction: if total > 0 { signed.induced.coherent() as f64 / total as f64 } else { 0.0 },
+        coherent_fraction: if total > 0 {
+            signed.induced.coherent() as f64 / total as f64
+        } else {
+            0.0
+        },
         induced_by_type: signed.induced.by_type,
     })
 }
@@ -160,14 +185,20 @@ fn run_seed(config: &ExperimentConfig, s: &Sizes, seed: u64) -> kiln_core::Resul
         model = optim.step(s.lr, model, grads);
         config.progress.inc(1);
         if step % 50 == 0 {
-            config.progress.message(&format!("seed {seed}: step {step}, loss {value:.4}"));
+            config
+                .progress
+                .message(&format!("seed {seed}: step {step}, loss {value:.4}"));
         }
     }
     // Held-out accuracy, and the baseline that copies the input (fires on brief pulses too).
     let (x, y) = pulse_batch(64, s.frames, &mut rng_stream(seed, 2));
     let xt = convert::tensor_f32(&x, [64, s.frames, 1], &dev)?;
     let p = convert::to_vec_f32(&sigmoid(model.forward(xt)).detach())?;
-    let hits = p.iter().zip(&y).filter(|(p, y)| (**p > 0.5) == (**y > 0.5)).count();
+    let hits = p
+        .iter()
+        .zip(&y)
+        .filter(|(p, y)| (**p > 0.5) == (**y > 0.5))
+        .count();
     let base = x.iter().zip(&y).filter(|(x, y)| x == y).count();
     let after = graph_stats(&model, s.nulls, seed)?;
     Ok(SeedRun {
@@ -181,7 +212,11 @@ fn run_seed(config: &ExperimentConfig, s: &Sizes, seed: u64) -> kiln_core::Resul
 
 fn mean(v: impl Iterator<Item = f64>) -> f64 {
     let v: Vec<f64> = v.collect();
-    if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 }
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
 }
 
 /// Runs the experiment.
@@ -210,20 +245,85 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         runs.push(run_seed(config, &s, config.seed.wrapping_add(i))?);
     }
     for (i, r) in runs.iter().enumerate() {
-        report.metric(format!("seed{i}_ffl_before"), r.before.ffl, "", "FFL count of the untrained recurrent graph");
-        report.metric(format!("seed{i}_ffl_after"), r.after.ffl, "", "FFL count after training");
-        report.metric(format!("seed{i}_ffl_z_before"), r.before.z, "z", "FFL z (switching null) before training");
-        report.metric(format!("seed{i}_ffl_z_after"), r.after.z, "z", "FFL z (switching null) after training");
-        report.metric(format!("seed{i}_accuracy"), r.accuracy, "", "held-out per-step accuracy after training");
+        report.metric(
+            format!("seed{i}_ffl_before"),
+            r.before.ffl,
+            "",
+            "FFL count of the untrained recurrent graph",
+        );
+        report.metric(
+            format!("seed{i}_ffl_after"),
+            r.after.ffl,
+            "",
+            "FFL count after training",
+        );
+        report.metric(
+            format!("seed{i}_ffl_z_before"),
+            r.before.z,
+            "z",
+            "FFL z (switching null) before training",
+        );
+        report.metric(
+            format!("seed{i}_ffl_z_after"),
+            r.after.z,
+            "z",
+            "FFL z (switching null) after training",
+        );
+        report.metric(
+            format!("seed{i}_accuracy"),
+            r.accuracy,
+            "",
+            "held-out per-step accuracy after training",
+        );
     }
-    report.metric("ffl_mean_before", mean(runs.iter().map(|r| r.before.ffl)), "", "mean FFL count over seeds, untrained");
-    report.metric("ffl_mean_after", mean(runs.iter().map(|r| r.after.ffl)), "", "mean FFL count over seeds, trained");
-    report.metric("ffl_z_mean_before", mean(runs.iter().map(|r| r.before.z)), "z", "mean FFL z over seeds, untrained");
-    report.metric("ffl_z_mean_after", mean(runs.iter().map(|r| r.after.z)), "z", "mean FFL z over seeds, trained");
-    report.metric("coherent_fraction_before", mean(runs.iter().map(|r| r.before.coherent_fraction)), "", "coherent share of induced FFLs (C1..C4), untrained");
-    report.metric("coherent_fraction_after", mean(runs.iter().map(|r| r.after.coherent_fraction)), "", "coherent share of induced FFLs, trained");
-    report.metric("accuracy_mean", mean(runs.iter().map(|r| r.accuracy)), "", "held-out accuracy, mean over seeds");
-    report.metric("copy_input_baseline", mean(runs.iter().map(|r| r.baseline)), "", "accuracy of echoing the input (fires on brief pulses)");
+    report.metric(
+        "ffl_mean_before",
+        mean(runs.iter().map(|r| r.before.ffl)),
+        "",
+        "mean FFL count over seeds, untrained",
+    );
+    report.metric(
+        "ffl_mean_after",
+        mean(runs.iter().map(|r| r.after.ffl)),
+        "",
+        "mean FFL count over seeds, trained",
+    );
+    report.metric(
+        "ffl_z_mean_before",
+        mean(runs.iter().map(|r| r.before.z)),
+        "z",
+        "mean FFL z over seeds, untrained",
+    );
+    report.metric(
+        "ffl_z_mean_after",
+        mean(runs.iter().map(|r| r.after.z)),
+        "z",
+        "mean FFL z over seeds, trained",
+    );
+    report.metric(
+        "coherent_fraction_before",
+        mean(runs.iter().map(|r| r.before.coherent_fraction)),
+        "",
+        "coherent share of induced FFLs (C1..C4), untrained",
+    );
+    report.metric(
+        "coherent_fraction_after",
+        mean(runs.iter().map(|r| r.after.coherent_fraction)),
+        "",
+        "coherent share of induced FFLs, trained",
+    );
+    report.metric(
+        "accuracy_mean",
+        mean(runs.iter().map(|r| r.accuracy)),
+        "",
+        "held-out accuracy, mean over seeds",
+    );
+    report.metric(
+        "copy_input_baseline",
+        mean(runs.iter().map(|r| r.baseline)),
+        "",
+        "accuracy of echoing the input (fires on brief pulses)",
+    );
     let mut types_after = [0u64; 8];
     for r in &runs {
         for (t, c) in types_after.iter_mut().zip(r.after.induced_by_type) {
@@ -231,48 +331,107 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         }
     }
     for (t, c) in crate::signed::FflType::ALL.iter().zip(types_after) {
-        report.metric(format!("ffl_type_{}_after", t.name()), c as f64, "", "induced FFLs of this sign type, summed over seeds, trained");
+        report.metric(
+            format!("ffl_type_{}_after", t.name()),
+            c as f64,
+            "",
+            "induced FFLs of this sign type, summed over seeds, trained",
+        );
     }
     let classes: Vec<f64> = (0..13).map(|i| i as f64).collect();
     let sp_mean = |f: &dyn Fn(&SeedRun) -> &Vec<f64>| -> Vec<f64> {
-        (0..13).map(|c| mean(runs.iter().map(|r| f(r).get(c).copied().unwrap_or(0.0)))).collect()
+        (0..13)
+            .map(|c| mean(runs.iter().map(|r| f(r).get(c).copied().unwrap_or(0.0))))
+            .collect()
     };
     report.figure(
-        Figure::new("sp_before_after", "Significance profile (mean over seeds)", "triad class (021D .. 300; 030T = 5)", "SP")
-            .with_series("before training", classes.clone(), sp_mean(&|r| &r.before.profile))
-            .with_series("after training", classes, sp_mean(&|r| &r.after.profile)),
+        Figure::new(
+            "sp_before_after",
+            "Significance profile (mean over seeds)",
+            "triad class (021D .. 300; 030T = 5)",
+            "SP",
+        )
+        .with_series(
+            "before training",
+            classes.clone(),
+            sp_mean(&|r| &r.before.profile),
+        )
+        .with_series("after training", classes, sp_mean(&|r| &r.after.profile)),
     );
-    let mut loss_fig = Figure::new("training_loss", "Pulse-filter training loss", "step", "MSE").log_y();
+    let mut loss_fig =
+        Figure::new("training_loss", "Pulse-filter training loss", "step", "MSE").log_y();
     for (i, r) in runs.iter().enumerate() {
-        loss_fig = loss_fig.with_series(format!("seed {i}"), (0..r.loss.len()).map(|x| x as f64).collect(), r.loss.clone());
+        loss_fig = loss_fig.with_series(
+            format!("seed {i}"),
+            (0..r.loss.len()).map(|x| x as f64).collect(),
+            r.loss.clone(),
+        );
     }
     report.figure(loss_fig);
 
-    let worm = parse_edge_list(CELEGANS, std::path::Path::new("celegans_white1986_chem_syn_ge1"))?;
+    let worm = parse_edge_list(
+        CELEGANS,
+        std::path::Path::new("celegans_white1986_chem_syn_ge1"),
+    )?;
     let mut zs = Vec::new();
     for (k, model) in NullModel::ALL.into_iter().enumerate() {
-        let params = SignificanceParams::new().model(model).samples(s.nulls).check()?;
-        let sig = significance(&worm, &params, config.seed.wrapping_add(1000 + k as u64), &kiln_core::experiment::NoProgress)?;
+        let params = SignificanceParams::new()
+            .model(model)
+            .samples(s.nulls)
+            .check()?;
+        let sig = significance(
+            &worm,
+            &params,
+            config.seed.wrapping_add(1000 + k as u64),
+            &kiln_core::experiment::NoProgress,
+        )?;
         let ffl = sig.get(Triad::T030T.mfinder_id());
-        let (count, z) = ffl.map(|m| (m.count as f64, m.z.unwrap_or(0.0))).unwrap_or((0.0, 0.0));
+        let (count, z) = ffl
+            .map(|m| (m.count as f64, m.z.unwrap_or(0.0)))
+            .unwrap_or((0.0, 0.0));
         if k == 0 {
-            report.metric("celegans_ffl", count, "", "FFL count of the C. elegans chemical-synapse graph (303 neurons, 2386 edges)");
+            report.metric(
+                "celegans_ffl",
+                count,
+                "",
+                "FFL count of the C. elegans chemical-synapse graph (303 neurons, 2386 edges)",
+            );
         }
-        report.metric(format!("celegans_ffl_z_{}", model.name()), z, "z", "C. elegans FFL z under this null");
+        report.metric(
+            format!("celegans_ffl_z_{}", model.name()),
+            z,
+            "z",
+            "C. elegans FFL z under this null",
+        );
         zs.push(z);
         config.progress.inc(1);
     }
     report.figure(
-        Figure::new("celegans_ffl_z", "C. elegans FFL z by null model", "null (0 switching, 1 degree, 2 configuration, 3 gnm)", "z")
-            .with_series("FFL z", (0..zs.len()).map(|x| x as f64).collect(), zs),
+        Figure::new(
+            "celegans_ffl_z",
+            "C. elegans FFL z by null model",
+            "null (0 switching, 1 degree, 2 configuration, 3 gnm)",
+            "z",
+        )
+        .with_series("FFL z", (0..zs.len()).map(|x| x as f64).collect(), zs),
     );
-    report.metric("seconds", started.elapsed().as_secs_f64(), "s", "wall time of the run");
+    report.metric(
+        "seconds",
+        started.elapsed().as_secs_f64(),
+        "s",
+        "wall time of the run",
+    );
     if config.quick {
         report.note(format!(
             "**Quick run: not converged.** {} seeds x {} Adam steps (batch {}, {} frames), {} null \
              graphs per test; the FFL numbers describe a barely trained network. Run `kiln \
              reproduce motifs` for the full run ({} seeds x 400 steps, 200 null graphs).",
-            s.seeds, s.steps, s.batch, s.frames, s.nulls, Sizes::new(false).seeds
+            s.seeds,
+            s.steps,
+            s.batch,
+            s.frames,
+            s.nulls,
+            Sizes::new(false).seeds
         ));
     }
     report.note(

@@ -45,3 +45,7 @@ pub use input::{graph_from_weights, parse_edge_list, read_edge_list, read_weight
 pub use isoclass::{BIFAN_ID, CYCLE3_ID, FFL_ID, Triad};
 pub use null::{null_graph, random_gnm};
 pub use significance::{MotifStat, Significance, significance, significance_profile};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -96,7 +96,11 @@ impl OutSlots {
             owner[slot] = s;
             target[slot] = d;
         }
-        Self { offsets, owner, target }
+        Self {
+            offsets,
+            owner,
+            target,
+        }
     }
 
     #[inline]
@@ -120,7 +124,11 @@ impl OutSlots {
     }
 
     fn edges(&self) -> Vec<(u32, u32)> {
-        self.owner.iter().copied().zip(self.target.iter().copied()).collect()
+        self.owner
+            .iter()
+            .copied()
+            .zip(self.target.iter().copied())
+            .collect()
     }
 }
 
@@ -148,7 +156,10 @@ fn switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -
             if asym.len() < 2 {
                 continue;
             }
-            let (i, j) = (asym[rng.random_range(0..asym.len())], asym[rng.random_range(0..asym.len())]);
+            let (i, j) = (
+                asym[rng.random_range(0..asym.len())],
+                asym[rng.random_range(0..asym.len())],
+            );
             let (a, b, c, d) = (g.owner[i], g.target[i], g.owner[j], g.target[j]);
             if a == c || a == d || b == c || b == d || g.adjacent(a, d) || g.adjacent(c, b) {
                 continue;
@@ -159,10 +170,17 @@ fn switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -
             if mutual.len() < 2 {
                 continue;
             }
-            let (pi, pj) = (rng.random_range(0..mutual.len()), rng.random_range(0..mutual.len()));
+            let (pi, pj) = (
+                rng.random_range(0..mutual.len()),
+                rng.random_range(0..mutual.len()),
+            );
             let (ab, ba) = mutual[pi];
             // Either orientation of the second dyad, so both rewirings are reachable.
-            let (cd, dc) = if rng.random_bool(0.5) { mutual[pj] } else { (mutual[pj].1, mutual[pj].0) };
+            let (cd, dc) = if rng.random_bool(0.5) {
+                mutual[pj]
+            } else {
+                (mutual[pj].1, mutual[pj].0)
+            };
             let (a, b, c, d) = (g.owner[ab], g.target[ab], g.owner[cd], g.target[cd]);
             if a == c || a == d || b == c || b == d || g.adjacent(a, d) || g.adjacent(c, b) {
                 continue;

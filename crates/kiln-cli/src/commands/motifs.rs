@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use kiln_core::KilnError;
 use kiln_motifs::signed::{FflType, signed_ffls};
 use kiln_motifs::{
-    MotifGraph, MotifsError, NullModel, Significance, SignificanceParams,
-    WeightGraphParams, motif_census4, read_edge_list, read_weight_matrix, significance,
-    triad_census,
+    MotifGraph, MotifsError, NullModel, Significance, SignificanceParams, WeightGraphParams,
+    motif_census4, read_edge_list, read_weight_matrix, significance, triad_census,
 };
 use serde_json::{Value, json};
 
@@ -130,7 +129,12 @@ fn census(a: &CensusArgs) -> CmdResult {
                 .map(|(id, c)| json!({"mfinder_id": id, "count": c}))
                 .collect();
             human.push_str("mfinder_id count (non-zero classes)\n");
-            for (id, c) in census.ids().iter().zip(census.counts()).filter(|p| *p.1 > 0) {
+            for (id, c) in census
+                .ids()
+                .iter()
+                .zip(census.counts())
+                .filter(|p| *p.1 > 0)
+            {
                 human.push_str(&format!("{id:>10} {c}\n"));
             }
             json!({"nodes": n, "edges": m, "motifs": motifs})
