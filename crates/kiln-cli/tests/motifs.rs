@@ -200,3 +200,20 @@ fn a_global_backend_setting_does_not_break_it() {
     let r = run_json(&["--backend", "flex", "motifs", "census", "--edges", MFINDER]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn reproduce_motifs_quick_writes_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let r = run_json(&[
+        "reproduce",
+        "motifs",
+        "--quick",
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert!(text.contains("celegans_ffl_z_switching"));
+    assert!(out.join("sp_before_after.svg").exists());
+}

@@ -324,19 +324,30 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         "",
         "accuracy of echoing the input (fires on brief pulses)",
     );
-    let mut types_after = [0u64; 8];
-    for r in &runs {
-        for (t, c) in types_after.iter_mut().zip(r.after.induced_by_type) {
-            *t += c;
+    for (when, pick) in [
+        (
+            "before",
+            (|r: &SeedRun| r.before.induced_by_type) as fn(&SeedRun) -> [u64; 8],
+        ),
+        ("after", |r: &SeedRun| r.after.induced_by_type),
+    ] {
+        let mut types = [0u64; 8];
+        for r in &runs {
+            for (t, c) in types.iter_mut().zip(pick(r)) {
+                *t += c;
+            }
         }
-    }
-    for (t, c) in crate::signed::FflType::ALL.iter().zip(types_after) {
-        report.metric(
-            format!("ffl_type_{}_after", t.name()),
-            c as f64,
-            "",
-            "induced FFLs of this sign type, summed over seeds, trained",
-        );
+        for (t, c) in crate::signed::FflType::ALL.iter().zip(types) {
+            report.metric(
+                format!("ffl_type_{}_{when}", t.name()),
+                c as f64,
+                "",
+                format!(
+                    "induced FFLs of sign type {}, summed over seeds, {when} training",
+                    t.name()
+                ),
+            );
+        }
     }
     let classes: Vec<f64> = (0..13).map(|i| i as f64).collect();
     let sp_mean = |f: &dyn Fn(&SeedRun) -> &Vec<f64>| -> Vec<f64> {
