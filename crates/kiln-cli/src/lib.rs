@@ -72,7 +72,7 @@ enum Command {
     Ctc(commands::ctc::Args),
     /// Physics-informed neural network solvers.
     Pinn(commands::pinn::Args),
-    /// Network motifs of trained weight graphs.
+    /// Network motifs of weight graphs (plain Rust, no tensors: --backend is ignored).
     Motifs(commands::motifs::Args),
     /// DP-SGD and (epsilon, delta) accounting.
     Privacy(commands::privacy::Args),
