@@ -217,3 +217,47 @@ fn reproduce_motifs_quick_writes_a_report() {
     assert!(text.contains("celegans_ffl_z_switching"));
     assert!(out.join("sp_before_after.svg").exists());
 }
+
+#[test]
+fn sample_estimates_with_full_probabilities_equal_the_census() {
+    let exact = run_json(&["motifs", "census", "--edges", MFINDER, "--size", "4"]);
+    let r = run_json(&[
+        "motifs",
+        "sample",
+        "--edges",
+        MFINDER,
+        "--size",
+        "4",
+        "--probabilities",
+        "1,1,1,1",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let total: f64 = r.json["motifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["estimate"].as_f64().unwrap())
+        .sum();
+    let want: u64 = exact.json["motifs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, want as f64);
+    let thinned = run_json(&[
+        "motifs", "sample", "--edges", MFINDER, "--size", "5", "--seed", "2",
+    ]);
+    assert_eq!(thinned.code, 0, "{}", thinned.stderr);
+    let bad = run_json(&[
+        "motifs",
+        "sample",
+        "--edges",
+        MFINDER,
+        "--size",
+        "4",
+        "--probabilities",
+        "1,1",
+    ]);
+    assert_eq!(bad.code, 2);
+}

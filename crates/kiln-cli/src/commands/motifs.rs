@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use kiln_core::KilnError;
 use kiln_motifs::signed::{FflType, signed_ffls};
 use kiln_motifs::{
-    MotifGraph, MotifsError, NullModel, Significance, SignificanceParams, WeightGraphParams,
-    motif_census4, read_edge_list, read_weight_matrix, significance, triad_census,
+    MotifGraph, MotifsError, NullModel, RandEsuParams, Significance, SignificanceParams,
+    WeightGraphParams, motif_census4, rand_esu, read_edge_list, read_weight_matrix, significance,
+    triad_census,
 };
 use serde_json::{Value, json};
 
@@ -30,6 +31,22 @@ enum MotifsCommand {
     Significance(SignificanceArgs),
     /// Significance and signed feed-forward loops of a thresholded `.npy` weight matrix.
     Weights(WeightsArgs),
+    /// RAND-ESU estimates of the connected 3-, 4- or 5-node class counts (--seed).
+    Sample(SampleArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SampleArgs {
+    /// Edge list (see `census`).
+    #[arg(long)]
+    edges: PathBuf,
+    /// Subgraph size: 3, 4 or 5.
+    #[arg(long, default_value_t = 4)]
+    size: usize,
+    /// One keep-probability per ESU depth, comma separated (default: 1 at the first two
+    /// depths, 0.5 below).
+    #[arg(long, value_delimiter = ',')]
+    probabilities: Option<Vec<f64>>,
 }
 
 /// `--size`.
@@ -99,6 +116,7 @@ pub fn run(args: &Args, globals: &Globals) -> CmdResult {
             Ok(Output::new(json, human))
         }
         MotifsCommand::Weights(a) => weights(a, globals),
+        MotifsCommand::Sample(a) => sample(a, globals),
     }
 }
 
@@ -256,5 +274,41 @@ fn weights(a: &WeightsArgs, globals: &Globals) -> CmdResult {
         signed.mean_intensity,
         signed.mean_coherence
     ));
+    Ok(Output::new(json, human))
+}
+
+fn sample(a: &SampleArgs, globals: &Globals) -> CmdResult {
+    let graph = read_edge_list(&a.edges).map_err(into_cli)?;
+    let probabilities = a
+        .probabilities
+        .clone()
+        .unwrap_or_else(|| (0..a.size).map(|d| if d < 2 { 1.0 } else { 0.5 }).collect());
+    let params = RandEsuParams::new()
+        .size(a.size)
+        .probabilities(probabilities)
+        .check()
+        .map_err(into_cli)?;
+    let s = rand_esu(&graph, &params, globals.seed);
+    let motifs: Vec<Value> = s
+        .estimates
+        .iter()
+        .map(|(id, est)| json!({"mfinder_id": id, "sampled": s.sampled.get(id), "estimate": est}))
+        .collect();
+    let mut human = format!(
+        "{} nodes, {} edges; RAND-ESU size {}, probabilities {:?}, seed {}\nmfinder_id  sampled  estimate\n",
+        graph.node_count(),
+        graph.edge_count(),
+        s.size,
+        s.probabilities,
+        globals.seed
+    );
+    for (id, est) in &s.estimates {
+        let n = s.sampled.get(id).copied().unwrap_or(0);
+        human.push_str(&format!("{id:>10} {n:>8} {est:>9.1}\n"));
+    }
+    let json = json!({
+        "nodes": graph.node_count(), "edges": graph.edge_count(), "size": s.size,
+        "probabilities": s.probabilities, "seed": globals.seed, "motifs": motifs,
+    });
     Ok(Output::new(json, human))
 }
