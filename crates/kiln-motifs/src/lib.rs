@@ -10,7 +10,7 @@
 //!   3- and 4-node motif census ([`motif_census3`], [`motif_census4`], ESU) keyed by mfinder
 //!   ID; sampling estimates by [`rand_esu`].
 //! - Null models ([`NullModel`]: mfinder switching, igraph degree switching, configuration,
-//!   G(n, m)) and [`significance`]: z-scores, p-values, significance profile, rayon across null
+//!   G(n, m)) and [`significance()`]: z-scores, p-values, significance profile, rayon across null
 //!   graphs.
 //! - Signed and weighted feed-forward loops ([`signed`]): sign types C1..I4, Onnela intensity
 //!   and coherence, sign- and magnitude-shuffle nulls.
