@@ -2,7 +2,7 @@
 //!
 //! Burn stores a linear map as `weight: [in, out]` (`y = x W`), so `W[i][j]` is the connection
 //! from unit `i` to unit `j`: the edge `i -> j`, the same convention as
-//! [`graph_from_weights`](crate::graph_from_weights). An RNN's hidden-to-hidden matrix
+//! [`graph_from_weights`]. An RNN's hidden-to-hidden matrix
 //! (burn-nn's `gate.hidden_transform.weight`, `[hidden, hidden]`) is its recurrent connectome.
 
 use kiln_core::burn::module::{Module, ModuleVisitor, Param};
