@@ -55,6 +55,17 @@ impl MotifGraph {
         path: &std::path::Path,
     ) -> Result<Self> {
         let nodes = names.len();
+        // Counting and switching index nodes and edge slots with 32 bits.
+        if nodes > u32::MAX as usize / 2 {
+            return Err(MotifsError::invalid("nodes", nodes, "must be below 2^31"));
+        }
+        if edges.len() > u32::MAX as usize {
+            return Err(MotifsError::invalid(
+                "edges",
+                edges.len(),
+                "must be below 2^32",
+            ));
+        }
         let mut graph = DiGraph::with_capacity(nodes, edges.len());
         for name in names {
             graph.add_node(name);

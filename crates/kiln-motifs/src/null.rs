@@ -132,18 +132,30 @@ impl OutSlots {
     }
 }
 
+/// Packs a slot with its owner, so the trial loop reads both with one memory access.
+#[inline]
+fn pack(owner: u32, slot: usize) -> u64 {
+    (owner as u64) << 32 | slot as u64
+}
+
+#[inline]
+fn unpack(p: u64) -> (u32, usize) {
+    ((p >> 32) as u32, (p & 0xffff_ffff) as usize)
+}
+
 /// mfinder-style switching: asymmetric edges among themselves, mutual dyads among themselves.
 fn switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -> NullDraw {
     let mut g = OutSlots::new(n, edges);
-    // Asymmetric edges as slots; mutual dyads as (slot a->b, slot b->a) with a < b.
-    let mut asym: Vec<usize> = Vec::new();
-    let mut mutual: Vec<(usize, usize)> = Vec::new();
+    // Asymmetric edges as packed (owner, slot); mutual dyads as the packed slots a->b and
+    // b->a (a < b), whose owners are the dyad's two nodes.
+    let mut asym: Vec<u64> = Vec::new();
+    let mut mutual: Vec<(u64, u64)> = Vec::new();
     for slot in 0..g.target.len() {
         let (a, b) = (g.owner[slot], g.target[slot]);
         if !g.has(b, a) {
-            asym.push(slot);
+            asym.push(pack(a, slot));
         } else if a < b {
-            mutual.push((slot, g.slot(b, a)));
+            mutual.push((pack(a, slot), pack(b, g.slot(b, a))));
         }
     }
     let mut accepted = 0;
@@ -156,11 +168,9 @@ fn switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -
             if asym.len() < 2 {
                 continue;
             }
-            let (i, j) = (
-                asym[rng.random_range(0..asym.len())],
-                asym[rng.random_range(0..asym.len())],
-            );
-            let (a, b, c, d) = (g.owner[i], g.target[i], g.owner[j], g.target[j]);
+            let (a, i) = unpack(asym[rng.random_range(0..asym.len())]);
+            let (c, j) = unpack(asym[rng.random_range(0..asym.len())]);
+            let (b, d) = (g.target[i], g.target[j]);
             if a == c || a == d || b == c || b == d || g.adjacent(a, d) || g.adjacent(c, b) {
                 continue;
             }
@@ -174,14 +184,14 @@ fn switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -
                 rng.random_range(0..mutual.len()),
                 rng.random_range(0..mutual.len()),
             );
-            let (ab, ba) = mutual[pi];
+            let ((a, ab), (b, ba)) = (unpack(mutual[pi].0), unpack(mutual[pi].1));
             // Either orientation of the second dyad, so both rewirings are reachable.
-            let (cd, dc) = if rng.random_bool(0.5) {
+            let (x, y) = if rng.random_bool(0.5) {
                 mutual[pj]
             } else {
                 (mutual[pj].1, mutual[pj].0)
             };
-            let (a, b, c, d) = (g.owner[ab], g.target[ab], g.owner[cd], g.target[cd]);
+            let ((c, cd), (d, dc)) = (unpack(x), unpack(y));
             if a == c || a == d || b == c || b == d || g.adjacent(a, d) || g.adjacent(c, b) {
                 continue;
             }
@@ -190,8 +200,8 @@ fn switching<R: Rng>(n: usize, edges: &[(u32, u32)], trials: u64, rng: &mut R) -
             g.target[dc] = a;
             g.target[cd] = b;
             g.target[ba] = c;
-            mutual[pi] = (ab, dc);
-            mutual[pj] = (cd, ba);
+            mutual[pi] = (pack(a, ab), pack(d, dc));
+            mutual[pj] = (pack(c, cd), pack(b, ba));
         }
         accepted += 1;
     }
