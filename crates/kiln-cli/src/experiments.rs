@@ -59,5 +59,10 @@ pub fn registry() -> Vec<Entry> {
             about: "losses: Dice vs Jaccard gradient vs overlap; small/large-object IoU under Dice, Jaccard, Lovász, CE",
             run: kiln_losses::experiment::run,
         },
+        Entry {
+            name: kiln_motifs::experiment::NAME,
+            about: "motifs: FFL count/z/SP of an RNN's recurrent graph before vs after training; C. elegans under four nulls",
+            run: kiln_motifs::experiment::run,
+        },
     ]
 }

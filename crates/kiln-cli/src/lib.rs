@@ -93,8 +93,8 @@ enum Command {
     Ctc(commands::ctc::Args),
     /// Physics-informed neural network solvers.
     Pinn(commands::pinn::Args),
-    /// Network motifs of trained weight graphs.
-    Motifs(commands::area::Pending),
+    /// Network motifs of weight graphs (plain Rust, no tensors: --backend is ignored).
+    Motifs(commands::motifs::Args),
     /// DP-SGD and (epsilon, delta) accounting.
     Privacy(commands::privacy::Args),
     /// Concept-drift detection on loss streams.
@@ -154,7 +154,7 @@ where
         Command::Norm(a) => commands::norm::run(&a, &globals),
         Command::Ctc(a) => commands::ctc::run(&a, &globals),
         Command::Pinn(a) => commands::pinn::run(&a, &globals),
-        Command::Motifs(p) => p.run("motifs"),
+        Command::Motifs(a) => commands::motifs::run(&a, &globals),
         Command::Privacy(a) => commands::privacy::run(&a, &globals),
         Command::Drift(a) => commands::drift::run(&a, &globals),
         Command::Dynamics(a) => commands::dynamics::run(&a, &globals),

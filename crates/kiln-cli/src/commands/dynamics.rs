@@ -116,13 +116,13 @@ fn bad(e: DynamicsError) -> CliError {
     CliError::from(KilnError::from(e))
 }
 
-fn config(globals: &Globals, bar: &std::sync::Arc<Bar>) -> ExperimentConfig {
-    ExperimentConfig {
+fn config(globals: &Globals, bar: &std::sync::Arc<Bar>) -> Result<ExperimentConfig, CliError> {
+    Ok(ExperimentConfig {
         quick: false,
         seed: globals.seed,
-        backend: globals.backend(),
+        backend: globals.backend()?,
         progress: bar.clone(),
-    }
+    })
 }
 
 fn symmetry_cmd(a: &SymmetryArgs, globals: &Globals) -> CmdResult {
@@ -135,7 +135,7 @@ fn symmetry_cmd(a: &SymmetryArgs, globals: &Globals) -> CmdResult {
         .check()
         .map_err(bad)?;
     let bar = std::sync::Arc::new(Bar::new("symmetry", globals.json || globals.quiet));
-    let runs = symmetry::run(&params, &config(globals, &bar)).map_err(bad)?;
+    let runs = symmetry::run(&params, &config(globals, &bar)?).map_err(bad)?;
     bar.finish();
     let pairs = params.hidden() * (params.hidden() - 1) / 2;
     let mut human = String::new();
@@ -179,7 +179,7 @@ fn game_cmd(a: &GameArgs, globals: &Globals) -> CmdResult {
         .clip(clip)
         .check()
         .map_err(bad)?;
-    let game = Game::new(bilinear, 1, 1, globals.backend())
+    let game = Game::new(bilinear, 1, 1, globals.backend()?)
         .and_then(|g| g.with_equilibrium(Point::new(vec![0.0], vec![0.0])))
         .map_err(bad)?;
     let start = Point::new(vec![a.x0], vec![a.y0]);
@@ -256,7 +256,7 @@ fn ood_cmd(a: &OodArgs, globals: &Globals) -> CmdResult {
         .check()
         .map_err(bad)?;
     let bar = std::sync::Arc::new(Bar::new("ood", globals.json || globals.quiet));
-    let o = ood::run(&params, &config(globals, &bar)).map_err(bad)?;
+    let o = ood::run(&params, &config(globals, &bar)?).map_err(bad)?;
     bar.finish();
     let json = json!({
         "id_r2_network": o.id_r2_network,

@@ -195,7 +195,7 @@ fn eval(a: &EvalArgs, globals: &Globals) -> CmdResult {
     }
     let empty: EmptyClass = a.empty.parse()?;
     let kind = loss_kind(a, activation)?;
-    let dev = device(globals.backend(), Autodiff::Off, Precision::F32)?;
+    let dev = device(globals.backend()?, Autodiff::Off, Precision::F32)?;
     let dtype = match pred.dtype {
         NpyDType::F32 => DType::F32,
         NpyDType::F64 => DType::F64,

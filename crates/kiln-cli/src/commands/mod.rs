@@ -8,6 +8,7 @@ pub mod ctc_loss;
 pub mod drift;
 pub mod dynamics;
 pub mod losses;
+pub mod motifs;
 pub mod norm;
 pub mod pinn;
 pub mod privacy;

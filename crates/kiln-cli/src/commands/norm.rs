@@ -55,7 +55,7 @@ fn run_sweep(a: &SweepArgs, globals: &Globals) -> CmdResult {
         .check()
         .map_err(|e| CliError::from(KilnError::from(e)))?;
     let bar = Bar::new("norm sweep", globals.json || globals.quiet);
-    let rows = sweep(&params, globals.backend(), &bar);
+    let rows = sweep(&params, globals.backend()?, &bar);
     bar.finish();
     let rows = rows.map_err(|e| CliError::from(KilnError::from(e)))?;
     let json = json!({ "rows": rows });
