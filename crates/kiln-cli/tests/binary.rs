@@ -71,4 +71,35 @@ fn a_global_kiln_backend_does_not_break_commands_without_tensors() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // The same for the plain-Rust areas: drift detection and the motif census.
+    let dir = tempfile::tempdir().unwrap();
+    let stream = dir.path().join("stream.csv");
+    std::fs::write(&stream, "0.1\n0.2\n0.3\n0.2\n").unwrap();
+    let edges = dir.path().join("g.edges");
+    std::fs::write(&edges, "0 1\n1 2\n0 2\n").unwrap();
+    let (stream, edges) = (stream.to_str().unwrap(), edges.to_str().unwrap());
+    for args in [
+        vec![
+            "--json",
+            "drift",
+            "detect",
+            "--detector",
+            "adwin",
+            "--input",
+            stream,
+        ],
+        vec!["--json", "motifs", "census", "--edges", edges],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(&args)
+            .env("KILN_BACKEND", "wgpu")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -75,7 +75,7 @@ fn detect_reproduces_river_indices() {
 }
 
 #[test]
-fn detect_runs_every_detector_and_ignores_the_backend() {
+fn detect_runs_every_detector_and_checks_a_named_backend() {
     let dir = tempfile::tempdir().unwrap();
     let s2 = river_stream(dir.path(), "s2");
     for d in [
@@ -140,7 +140,8 @@ fn detect_runs_every_detector_and_ignores_the_backend() {
     // Detectors without an estimate give null.
     let r = run_json(&["drift", "detect", "--detector", "adwin", "--input", &s1]);
     assert_eq!(r.json["change_points"], serde_json::json!([null]));
-    // A backend this build lacks (as a global KILN_BACKEND would name it) does not matter.
+    // A backend named on the command line must exist in every subcommand (exit 2), even one
+    // that uses no tensors; a global KILN_BACKEND is tested with a child process in binary.rs.
     let r = run_json(&[
         "--backend",
         "wgpu",
@@ -151,7 +152,7 @@ fn detect_runs_every_detector_and_ignores_the_backend() {
         "--input",
         &s2,
     ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     let help = run_args(&["drift", "--help"]);
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("no tensors"), "{}", help.stdout);
