@@ -50,7 +50,17 @@ fn ci() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
-    cargo(&["check", "-p", "kiln-privacy", "--no-default-features"])?;
+    // The plain-Rust cores build without Burn.
+    cargo(&[
+        "check",
+        "-p",
+        "kiln-privacy",
+        "-p",
+        "kiln-drift",
+        "-p",
+        "kiln-motifs",
+        "--no-default-features",
+    ])?;
     // RUSTDOCFLAGS for this one step only (set on the child, as .ci/run does).
     cargo_env(
         &["doc", "--workspace", "--no-deps"],

@@ -401,3 +401,30 @@ fn exact_fractional_orders_are_never_looser() {
     // absolute-value series is loosest).
     assert!(exact < 0.999 * series, "{exact} vs {series}");
 }
+
+#[test]
+fn prv_accountant_prints_its_certified_bracket() {
+    // Abadi setting: dp_accounting 0.6's PLD epsilon 0.946999 lies inside PRV's bracket.
+    let r = privacy(&[
+        "epsilon",
+        "--sampling-rate",
+        "0.01",
+        "--noise-multiplier",
+        "4",
+        "--steps",
+        "10000",
+        "--delta",
+        "1e-5",
+        "--accountant",
+        "prv",
+        "--bracket",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json["accountant"], "prv");
+    let (lo, hi) = (
+        r.json["bracket"]["lower"].as_f64().unwrap(),
+        r.json["bracket"]["upper"].as_f64().unwrap(),
+    );
+    assert!(lo <= 0.946_999 && 0.946_999 <= hi, "{}", r.json);
+    assert_eq!(r.json["epsilon"].as_f64().unwrap(), hi);
+}

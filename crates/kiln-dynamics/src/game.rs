@@ -3,7 +3,7 @@
 //! The objective is any function of two flat parameter vectors written with Burn tensors
 //! ([`Objective`]); gradients come from Burn's autodiff in f64. The iterates live on the host in
 //! f64 ([`Point`]) and are updated by one of the rules of
-//! [`GameAlgorithm`](crate::GameAlgorithm) with optional [`Clip`]ping ([`GameRunner`]), which
+//! [`GameAlgorithm`] with optional [`Clip`]ping ([`GameRunner`]), which
 //! records a [`Trajectory`]. Diagnostics: distance to a known equilibrium, the winding number
 //! of a trajectory around it ([`winding_turns`]), and the Jacobian of the descent-ascent vector
 //! field at a point with its eigenvalues and rotation share ([`Game::jacobian`]).

@@ -103,25 +103,20 @@ pub fn epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64>
 /// Like [`epsilon`], but an infinite epsilon is a [`PrivacyError::NoFiniteEpsilon`] that says
 /// why (JSON and most callers have no use for infinity).
 ///
-/// The PLD accountant's pessimistic estimate moves the mass it truncates from the tails to an
-/// infinite loss, so below that mass (the default [`PldParams`] truncate 1e-15 per composition
-/// and a tail of the mechanism's noise; about 1e-15 after composition) no finite epsilon
-/// exists; RDP and the composition theorems stay finite down to any delta.
+/// PLD already returns that error itself below its floor (the mass its pessimistic
+/// discretisation places at infinite loss); RDP and the composition theorems stay finite down
+/// to any delta, so this is a guard for whatever else gives an infinite answer.
 pub fn finite_epsilon(kind: AccountantKind, ledger: &Ledger, delta: f64) -> Result<f64> {
     let eps = epsilon(kind, ledger, delta)?;
     if eps.is_finite() {
         return Ok(eps);
     }
-    let reason = match kind {
-        AccountantKind::Pld => format!(
-            "delta {delta:e} is below the tail mass the pessimistic PLD discretization moves to              infinite loss (about {:e} after composition with the default settings); use the              rdp accountant or a larger delta",
-            PldParams::new().check()?.tail_mass_truncation
-        ),
-        _ => format!("delta {delta:e} is too small for this ledger; use a larger delta"),
-    };
     Err(PrivacyError::NoFiniteEpsilon {
         accountant: kind.name().into(),
-        reason,
+        reason: format!(
+            "delta {delta:e} is too small for this ledger; use a larger delta or the rdp \
+             accountant"
+        ),
     })
 }
 

@@ -90,6 +90,7 @@ pub struct NoiseRng {
 
 impl NoiseRng {
     /// Uniform in `[0, 1)` with 53 random bits (batch sampling decisions; never released).
+    #[cfg(feature = "burn")]
     pub(crate) fn uniform(&mut self) -> f64 {
         (self.inner.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }

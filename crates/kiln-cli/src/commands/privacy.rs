@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use kiln_privacy::PrvParams;
 use kiln_privacy::accountant::{finite_epsilon, pld_bracket};
 use kiln_privacy::audit::{TrainingPlan, audit};
 use kiln_privacy::calibrate::{CalibrationParams, Unknown, calibrate};
@@ -169,10 +170,11 @@ struct EpsilonArgs {
     /// Target delta in (0, 1).
     #[arg(long)]
     delta: f64,
-    /// rdp, pld, basic or advanced.
+    /// rdp, pld, basic, advanced or prv (prints the upper end of its certified bracket).
     #[arg(long, default_value = "rdp", value_parser = parse_kind)]
     accountant: AccountantKind,
-    /// Also report the PLD optimistic/pessimistic bracket on the true epsilon.
+    /// Also report a certified bracket on the true epsilon: PLD optimistic/pessimistic, or
+    /// PRV's error bounds with `--accountant prv`.
     #[arg(long)]
     bracket: bool,
     /// RDP only: evaluate fractional orders by the exact integral instead of dp_accounting's
@@ -254,7 +256,18 @@ pub fn run(args: &Args, _globals: &Globals) -> CmdResult {
                 a.noise_multiplier,
                 a.steps
             );
-            if a.bracket {
+            if a.bracket && a.accountant == AccountantKind::Prv {
+                let b = PrvParams::new().check()?.epsilon(&ledger, a.delta)?;
+                j["bracket"] = json!({
+                    "lower": b.lower, "upper": b.upper, "estimate": b.estimate,
+                    "eps_error": b.eps_error, "delta_error": b.delta_error,
+                    "from": "prv error bounds (Gopi, Lee & Wutschitz 2021)"
+                });
+                human.push_str(&format!(
+                    "\nPRV certified bracket on the true epsilon: [{:.6}, {:.6}] (estimate {:.6})",
+                    b.lower, b.upper, b.estimate
+                ));
+            } else if a.bracket {
                 let (lo, hi) = pld_bracket(&ledger, a.delta)?;
                 j["bracket"] =
                     json!({"lower": lo, "upper": hi, "from": "pld optimistic/pessimistic"});

@@ -2,11 +2,11 @@
 //! gradient landscapes, which changes how errors are penalized and how fast small and large
 //! objects are learned.
 //!
-//! 1. [`landscape`]: the gradient a foreground pixel receives from Dice and from Jaccard as a
+//! 1. `landscape`: the gradient a foreground pixel receives from Dice and from Jaccard as a
 //!    function of the overlap (Dice's is 2x Jaccard's at zero overlap, Jaccard's 2x Dice's near
 //!    a perfect fit; they cross at IoU = sqrt 2 - 1).
-//! 2. A small conv net ([`net`]) trained on synthetic images with one small and one large disc
-//!    ([`shapes`]) with Dice, Jaccard, Lovász-softmax and cross-entropy; the IoU of each object
+//! 2. A small conv net (`net`) trained on synthetic images with one small and one large disc
+//!    (`shapes`) with Dice, Jaccard, Lovász-softmax and cross-entropy; the IoU of each object
 //!    size on a held-out set over training steps.
 
 mod landscape;
