@@ -11,7 +11,7 @@ use std::str::FromStr;
 use burn::tensor::{DType, Device, FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{KilnError, Result};
+use crate::errors::{KilnError, Result};
 
 /// Name of the environment variable that selects the backend when no flag does.
 pub const BACKEND_ENV: &str = "KILN_BACKEND";

@@ -8,7 +8,7 @@ use rand::Rng;
 
 use crate::backend::{Autodiff, Precision, device};
 use crate::convert::{tensor_f32, to_vec_f64};
-use crate::error::Result;
+use crate::errors::Result;
 use crate::experiment::{ExperimentConfig, ExperimentReport, Figure};
 use crate::numerics::standard_normal as normal;
 use crate::seed::rng_stream;

@@ -5,7 +5,7 @@
 
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use crate::error::{KilnError, Result};
+use crate::errors::{KilnError, Result};
 
 fn check_len(len: usize, shape: &[usize], context: &str) -> Result<()> {
     let expected: usize = shape.iter().product();

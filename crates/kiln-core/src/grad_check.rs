@@ -7,7 +7,7 @@
 use burn::tensor::{Device, Tensor};
 
 use crate::convert::{tensor_f64, to_vec_f64};
-use crate::error::{KilnError, Result, ensure_finite, ensure_nonempty};
+use crate::errors::{KilnError, Result, ensure_finite, ensure_nonempty};
 
 /// Step size and tolerance of a gradient check.
 #[derive(Debug, Clone, Copy, PartialEq)]

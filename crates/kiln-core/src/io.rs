@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use npyz::WriterBuilder;
 use serde::de::DeserializeOwned;
 
-use crate::error::{KilnError, Result};
+use crate::errors::{KilnError, Result};
 
 /// The element type an `.npy` file stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

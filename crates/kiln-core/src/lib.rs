@@ -7,7 +7,7 @@
 //! - [`seed`]: one seed for Burn's RNG and the host RNGs;
 //! - [`convert`]: tensors to and from `Vec<f32|f64>` with explicit dtypes;
 //! - [`grad_check`](mod@grad_check): autodiff gradients against central finite differences;
-//! - [`error`]: [`KilnError`], the typed errors area crates wrap;
+//! - [`errors`]: [`KilnError`], the typed errors area crates wrap;
 //! - [`io`]: `.npy`, one-column CSV and JSON readers whose errors name file and line;
 //! - [`numerics`]: log-add-exp, the argmax fold and normal draws, shared by the areas;
 //! - [`experiment`]: the report type every area's `experiment::run` returns, and the built-in
@@ -34,7 +34,7 @@ pub mod backend;
 pub mod check_experiment;
 #[cfg(feature = "burn")]
 pub mod convert;
-pub mod error;
+pub mod errors;
 pub mod experiment;
 #[cfg(feature = "burn")]
 pub mod grad_check;
@@ -45,7 +45,7 @@ pub mod seed;
 pub use backend::{Autodiff, BackendKind, Precision};
 #[cfg(feature = "burn")]
 pub use backend::{default_device, device, f64_math_error};
-pub use error::{KilnError, Result};
+pub use errors::{KilnError, Result};
 pub use experiment::{ExperimentConfig, ExperimentReport, Figure, Metric, Progress, Series};
 #[cfg(feature = "burn")]
 pub use grad_check::{GradCheckConfig, GradCheckReport, grad_check};

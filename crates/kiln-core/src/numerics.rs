@@ -23,7 +23,7 @@ pub fn log_add_exp(a: f64, b: f64) -> f64 {
 
 /// Index and value of the largest element; at a tie the lower index wins, so the result is
 /// deterministic. `None` for an empty slice. NaN never wins (callers that must reject NaN
-/// check with [`crate::error::ensure_finite`] first).
+/// check with [`crate::errors::ensure_finite`] first).
 ///
 /// ```
 /// assert_eq!(kiln_core::numerics::argmax(&[0.5, 2.0, 2.0, -1.0]), Some((1, 2.0)));

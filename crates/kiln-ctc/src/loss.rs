@@ -2,7 +2,7 @@
 //! (autodiff through a surrogate, so training code just calls `.backward()`).
 
 use kiln_core::burn::tensor::{DType, Int, Tensor, TensorData};
-use kiln_core::{KilnError, convert, error::ensure_finite};
+use kiln_core::{KilnError, convert, errors::ensure_finite};
 use rayon::prelude::*;
 
 use crate::dp::forward_backward;
@@ -119,7 +119,7 @@ impl CtcLoss {
         input_lengths: &[i64],
     ) -> Result<Checked> {
         let [t_max, n, c] = dims;
-        let total = kiln_core::error::checked_len(&dims, "CTC input [T, N, C]")?;
+        let total = kiln_core::errors::checked_len(&dims, "CTC input [T, N, C]")?;
         if input.len() != total {
             return Err(KilnError::shape(
                 "CTC input [T, N, C]",

@@ -36,7 +36,7 @@ pub fn blank_stats(
     blank: usize,
 ) -> Result<BlankStats> {
     let [t_max, n, c] = dims;
-    let total = kiln_core::error::checked_len(&dims, "blank_stats input")?;
+    let total = kiln_core::errors::checked_len(&dims, "blank_stats input")?;
     if lp.len() != total || lengths.len() != n || blank >= c {
         return Err(KilnError::shape(
             "blank_stats input",

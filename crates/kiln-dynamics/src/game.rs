@@ -132,8 +132,8 @@ impl<O: Objective> Game<O> {
             )
             .into());
         }
-        kiln_core::error::ensure_finite(&p.x, "game point x")?;
-        kiln_core::error::ensure_finite(&p.y, "game point y")?;
+        kiln_core::errors::ensure_finite(&p.x, "game point x")?;
+        kiln_core::errors::ensure_finite(&p.y, "game point y")?;
         Ok(())
     }
 
@@ -166,8 +166,8 @@ impl<O: Objective> Game<O> {
         };
         let gx = read(x.grad(&grads), p.x.len())?;
         let gy = read(y.grad(&grads), p.y.len())?;
-        kiln_core::error::ensure_finite(&gx, "gradient of x")?;
-        kiln_core::error::ensure_finite(&gy, "gradient of y")?;
+        kiln_core::errors::ensure_finite(&gx, "gradient of x")?;
+        kiln_core::errors::ensure_finite(&gy, "gradient of y")?;
         Ok(Gradients { x: gx, y: gy })
     }
 

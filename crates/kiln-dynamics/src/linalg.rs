@@ -50,7 +50,7 @@ impl SquareMatrix {
             )
             .into());
         }
-        kiln_core::error::ensure_finite(&values, "square matrix")?;
+        kiln_core::errors::ensure_finite(&values, "square matrix")?;
         Ok(Self { n: order, values })
     }
 

@@ -41,7 +41,7 @@ impl NeuronMatrix {
             )
             .into());
         }
-        kiln_core::error::ensure_finite(&values, "neuron matrix")?;
+        kiln_core::errors::ensure_finite(&values, "neuron matrix")?;
         Ok(Self {
             width: values.len() / neurons,
             neurons,

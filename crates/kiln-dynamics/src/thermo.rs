@@ -218,8 +218,8 @@ impl ThermoModel {
             )
             .into());
         }
-        kiln_core::error::ensure_finite(&self.energies, "PWM energies")?;
-        kiln_core::error::ensure_finite(&[self.mu, self.amplitude, self.basal], "model scalars")?;
+        kiln_core::errors::ensure_finite(&self.energies, "PWM energies")?;
+        kiln_core::errors::ensure_finite(&[self.mu, self.amplitude, self.basal], "model scalars")?;
         if let Occupancy::Hill(n) = self.occupancy
             && !(n.is_finite() && n > 0.0)
         {
@@ -305,7 +305,7 @@ impl ThermoModel {
         if targets.len() != seqs.count() {
             return Err(KilnError::shape("targets", seqs.count(), targets.len()).into());
         }
-        kiln_core::error::ensure_finite(targets, "targets")?;
+        kiln_core::errors::ensure_finite(targets, "targets")?;
         if w > seqs.length() {
             return Err(DynamicsError::invalid(
                 "motif_width",
@@ -367,7 +367,7 @@ impl ThermoModel {
             let pred = net.forward(windows.clone(), hill);
             let mse = (pred - y.clone()).powi_scalar(2).mean();
             let v = convert::scalar_f64(&mse)?;
-            kiln_core::error::ensure_finite(&[v], "thermodynamic-model loss")?;
+            kiln_core::errors::ensure_finite(&[v], "thermodynamic-model loss")?;
             loss.push(v);
             let grads = GradientsParams::from_grads(mse.backward(), &net);
             net = optim.step(params.lr(), net, grads);
@@ -406,8 +406,8 @@ pub fn r_squared(pred: &[f64], truth: &[f64]) -> Result<f64> {
     if truth.len() < 2 {
         return Err(KilnError::Empty("r_squared needs at least 2 values".into()).into());
     }
-    kiln_core::error::ensure_finite(pred, "predictions")?;
-    kiln_core::error::ensure_finite(truth, "truth")?;
+    kiln_core::errors::ensure_finite(pred, "predictions")?;
+    kiln_core::errors::ensure_finite(truth, "truth")?;
     let mean = truth.iter().sum::<f64>() / truth.len() as f64;
     let tot: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
     let res: f64 = pred.iter().zip(truth).map(|(p, t)| (p - t).powi(2)).sum();

@@ -179,7 +179,7 @@ fn run_seed(config: &ExperimentConfig, s: &Sizes, seed: u64) -> kiln_core::Resul
         let err = sigmoid(model.forward(xt)) - yt;
         let l = (err.clone() * err).mean();
         let value = convert::scalar_f64(&l)?;
-        kiln_core::error::ensure_finite(&[value], "motifs RNN training loss")?;
+        kiln_core::errors::ensure_finite(&[value], "motifs RNN training loss")?;
         loss.push(value);
         let grads = GradientsParams::from_grads(l.backward(), &model);
         model = optim.step(s.lr, model, grads);

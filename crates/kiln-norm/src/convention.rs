@@ -7,7 +7,7 @@
 //! `unbiased - a = n/(n-1) (biased - a)` with `a = (1-m)^t v0`: exact when `t` is known
 //! (PyTorch's `num_batches_tracked`), and `a -> 0` after long training.
 
-use kiln_core::error::ensure_finite;
+use kiln_core::errors::ensure_finite;
 
 use crate::errors::Result;
 use crate::hyperparams::{RunningVarValidParams, VarianceConvention};

@@ -113,8 +113,8 @@ pub fn mode_gap<M: Classifier>(
         let y = &labels[k * batch_size..(k + 1) * batch_size];
         let lt = convert::to_vec_f64(&train.logits(Tensor::from_inner(x.clone()))?)?;
         let le = convert::to_vec_f64(&eval.logits(x)?)?;
-        kiln_core::error::ensure_finite(&lt, "training-mode logits")?;
-        kiln_core::error::ensure_finite(&le, "inference-mode logits")?;
+        kiln_core::errors::ensure_finite(&lt, "training-mode logits")?;
+        kiln_core::errors::ensure_finite(&le, "inference-mode logits")?;
         classes = le.len() / batch_size;
         let (ct, ht) = cross_entropy_and_hits(&lt, y, classes)?;
         let (ce, he) = cross_entropy_and_hits(&le, y, classes)?;

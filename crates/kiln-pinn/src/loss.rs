@@ -580,7 +580,7 @@ impl PinnLoss {
                 KilnError::shape("points", format!("a multiple of {dim}"), points.len()).into(),
             );
         }
-        kiln_core::error::ensure_finite(points, "points")?;
+        kiln_core::errors::ensure_finite(points, "points")?;
         if let (true, Some(f)) = (self.uses_fused(), &self.fused) {
             let ch = self.problem.needs.channels(dim)?;
             let set = fused_set(&self.problem, &self.network, &ch, points);

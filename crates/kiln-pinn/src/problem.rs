@@ -290,8 +290,8 @@ impl Problem {
                 )
                 .into());
             }
-            kiln_core::error::ensure_finite(&obs.points, "observation points")?;
-            kiln_core::error::ensure_finite(&obs.values, "observation values")?;
+            kiln_core::errors::ensure_finite(&obs.points, "observation points")?;
+            kiln_core::errors::ensure_finite(&obs.values, "observation values")?;
         }
         Ok(())
     }

@@ -37,7 +37,7 @@ pub fn sobol(n: usize, dim: usize) -> Result<Vec<f64>> {
         )
         .into());
     }
-    let len = kiln_core::error::checked_len(&[n, dim], "sobol points")?;
+    let len = kiln_core::errors::checked_len(&[n, dim], "sobol points")?;
     const BITS: usize = 32;
     // Direction numbers: dim 0 is van der Corput; dims 1, 2 from Joe & Kuo (new-joe-kuo-6.21201):
     // d=2: s=1, a=0, m=[1]; d=3: s=2, a=1, m=[1, 3].
@@ -105,7 +105,7 @@ impl Sampler {
         if hi.len() != dim {
             return Err(KilnError::shape("sampler box bounds", dim, hi.len()).into());
         }
-        let total = kiln_core::error::checked_len(&[n, dim], "sampler points")?;
+        let total = kiln_core::errors::checked_len(&[n, dim], "sampler points")?;
         let unit: Vec<f64> = match self {
             Sampler::Uniform => (0..total).map(|_| rng.random::<f64>()).collect(),
             Sampler::Lhs => {

@@ -155,7 +155,7 @@ impl ClippedSum {
     pub fn add_example(&mut self, grads: Vec<(ParamId, Vec<f64>)>, clip: f64) -> Result<()> {
         let mut sq = 0.0;
         for (_, g) in &grads {
-            kiln_core::error::ensure_finite(g, "per-example gradient")?;
+            kiln_core::errors::ensure_finite(g, "per-example gradient")?;
             sq += g.iter().map(|v| v * v).sum::<f64>();
         }
         let norm = sq.sqrt();

@@ -129,7 +129,7 @@ pub fn clipped_sum_ghost(
             .grad(&grads)
             .ok_or_else(|| PrivacyError::numerical("ghost norm", "layer output got no gradient"))?;
         let dv = convert::to_vec_f64(&g)?;
-        kiln_core::error::ensure_finite(&dv, "layer output gradient")?;
+        kiln_core::errors::ensure_finite(&dv, "layer output gradient")?;
         acts.push((convert::to_vec_f64(inp)?, inp.dims()[1]));
         deltas.push((dv, g.dims()[1]));
     }

@@ -280,7 +280,7 @@ impl LatticeNoise {
         if sum.len() != self.dims {
             return Err(kiln_core::KilnError::shape("clipped sum", self.dims, sum.len()).into());
         }
-        kiln_core::error::ensure_finite(sum, "clipped sum")?;
+        kiln_core::errors::ensure_finite(sum, "clipped sum")?;
         let limit = 2f64.powi(52);
         sum.iter()
             .map(|&v| {

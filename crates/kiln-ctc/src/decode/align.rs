@@ -24,7 +24,7 @@ fn check(lp: &[f64], t_len: usize, classes: usize, target: &[usize], blank: usiz
             kiln_core::KilnError::shape("alignment input", t_len * classes, lp.len()).into(),
         );
     }
-    kiln_core::error::ensure_finite(lp, "alignment log-probabilities")?;
+    kiln_core::errors::ensure_finite(lp, "alignment log-probabilities")?;
     let t: Vec<i64> = target.iter().map(|&l| l as i64).collect();
     Targets::concatenated(t, vec![target.len() as i64]).resolve(classes, blank)?;
     if t_len < min_input_length(target) {

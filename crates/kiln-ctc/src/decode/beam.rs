@@ -175,7 +175,7 @@ impl BeamSearch {
     /// `t_len * C` values): the N best.
     pub fn decode(&self, lp: &[f64], t_len: usize) -> Result<Vec<Hypothesis>> {
         let c = self.p.alphabet.classes();
-        let want = kiln_core::error::checked_len(&[t_len, c], "beam search input [T, C]")?;
+        let want = kiln_core::errors::checked_len(&[t_len, c], "beam search input [T, C]")?;
         if lp.len() != want {
             return Err(KilnError::shape("beam search input [T, C]", want, lp.len()).into());
         }
@@ -192,7 +192,7 @@ impl BeamSearch {
         lengths: &[usize],
     ) -> Result<Vec<Vec<Hypothesis>>> {
         let [t_max, n, c] = dims;
-        let total = kiln_core::error::checked_len(&dims, "batch beam search input")?;
+        let total = kiln_core::errors::checked_len(&dims, "batch beam search input")?;
         if c != self.p.alphabet.classes() || lp.len() != total || lengths.len() != n {
             return Err(KilnError::shape(
                 "batch beam search input",
@@ -322,7 +322,7 @@ impl BeamState<'_> {
             )
             .into());
         }
-        kiln_core::error::ensure_finite(lp, "beam search log-probabilities")?;
+        kiln_core::errors::ensure_finite(lp, "beam search log-probabilities")?;
         let fast = self.fusion.is_empty();
         for row in lp.chunks_exact(c) {
             self.step_frame(row, fast);

@@ -23,7 +23,7 @@ fn check_frames(lp: &[f64], t_len: usize, classes: usize) -> Result<()> {
         )
         .into());
     }
-    kiln_core::error::ensure_finite(lp, "log-probabilities")?;
+    kiln_core::errors::ensure_finite(lp, "log-probabilities")?;
     Ok(())
 }
 

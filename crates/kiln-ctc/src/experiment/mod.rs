@@ -273,7 +273,7 @@ fn train(
         let il = vec![s.frames as i64; batch.n];
         let ctc = setup.loss.forward(lp.clone(), &targets(&batch), &il)?;
         let value = convert::scalar_f64(&ctc)?;
-        kiln_core::error::ensure_finite(&[value], "CTC training loss")?;
+        kiln_core::errors::ensure_finite(&[value], "CTC training loss")?;
         log.loss.push(value);
         let mut total: Tensor<1> = ctc;
         if v.entropy_weight > 0.0 {

@@ -155,7 +155,7 @@ fn score(model: &Classifier, b: &Batch, s: &Sizes, dev: &Device) -> kiln_core::R
     let (x, y) = tensors(b, s, dev)?;
     let (loss, lp) = model.loss(x, y);
     let loss = convert::scalar_f64(&loss.detach())?;
-    kiln_core::error::ensure_finite(&[loss], "classifier loss")?;
+    kiln_core::errors::ensure_finite(&[loss], "classifier loss")?;
     let lp = convert::to_vec_f64(&lp.detach())?;
     let correct =
         b.y.iter()

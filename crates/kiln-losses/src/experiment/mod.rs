@@ -316,7 +316,7 @@ fn train(
         let target = SegTarget::indices(batch.labels.clone(), [batch.n, size, size]);
         let value = loss.forward(logits, &target)?;
         let v = convert::scalar_f64(&value)?;
-        kiln_core::error::ensure_finite(&[v], "training loss")?;
+        kiln_core::errors::ensure_finite(&[v], "training loss")?;
         curve.loss.push(v);
         let grads = GradientsParams::from_grads(value.backward(), &model);
         model = optim.step(s.lr, model, grads);
