@@ -131,6 +131,28 @@ impl GroupNorm {
         if let Some(g) = &self.inner.gamma {
             check_dtype("GroupNorm", input.dtype(), g.val().dtype())?;
         }
+        if input.shape().num_elements() <= 2 {
+            // Burn panics here (its "rank" check counts elements): same math, composed here.
+            return Ok(self.forward_tiny(input));
+        }
         Ok(self.inner.forward(input))
+    }
+
+    /// GroupNorm by tensor ops (differentiable) for the inputs Burn's op refuses: at most two
+    /// elements in all, e.g. `[1, 1, 1, 2]`.
+    fn forward_tiny<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+        let shape = input.dims();
+        let (b, g) = (shape[0], self.groups());
+        let n: usize = shape.iter().product();
+        let x = input.reshape([b, g, n / (b * g)]);
+        let centred = x.clone() - x.mean_dim(2);
+        let var = (centred.clone() * centred.clone()).mean_dim(2);
+        let y: Tensor<D> = (centred / (var + self.epsilon()).sqrt()).reshape(shape);
+        let mut per_channel = [1usize; D];
+        per_channel[1] = self.channels();
+        match (self.gamma(), self.beta()) {
+            (Some(gamma), Some(beta)) => y * gamma.reshape(per_channel) + beta.reshape(per_channel),
+            _ => y,
+        }
     }
 }

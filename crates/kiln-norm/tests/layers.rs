@@ -372,6 +372,22 @@ fn swap_replaces_every_batchnorm_site_and_keeps_the_affine() {
     assert!(kiln_norm::norm::swap_batch_for_group(&mut model, 0).is_err());
 }
 
+#[test]
+fn groupnorm_of_two_elements_is_computed_not_a_panic() {
+    // Burn's GroupNorm panics on inputs of at most two elements (its rank check counts
+    // elements); kiln computes them (found by the proptest below in CI).
+    let dev = ad().without_autodiff();
+    let gn = GroupNorm::with_dtype(
+        &GroupNormParams::new(1, 1).check().unwrap(),
+        &dev,
+        DType::F64,
+    );
+    let x = tensor_f64(&[1.0, 3.0], [1, 1, 1, 2], &dev).unwrap();
+    let y = to_vec_f64(&gn.forward(x).unwrap()).unwrap();
+    let s = (1.0f64 / (1.0 + 1e-5)).sqrt();
+    assert!((y[0] + s).abs() < 1e-6 && (y[1] - s).abs() < 1e-6, "{y:?}");
+}
+
 fn group_stats(x: &[f64], b: usize, g: usize, per_group: usize) -> Vec<(f64, f64)> {
     (0..b * g)
         .map(|i| {
