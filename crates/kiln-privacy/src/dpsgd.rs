@@ -104,38 +104,52 @@ impl DpSgdParams {
         check_sigma(sigma)?;
         check_q(q)?;
         check_delta(self.delta)?;
-        Ok(DpSgdValidParams(self))
+        Ok(DpSgdValidParams {
+            dataset_size: self.dataset_size,
+            clip_norm: self.clip_norm,
+            noise_multiplier: sigma,
+            sampling_rate: q,
+            delta: self.delta,
+            noise: self.noise,
+        })
     }
 }
 
 /// Checked DP-SGD settings (only [`DpSgdParams::check`] makes them).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DpSgdValidParams(DpSgdParams);
+pub struct DpSgdValidParams {
+    dataset_size: usize,
+    clip_norm: f64,
+    noise_multiplier: f64,
+    sampling_rate: f64,
+    delta: f64,
+    noise: NoiseSource,
+}
 
 impl DpSgdValidParams {
     /// Clipping norm C.
     pub fn clip_norm(&self) -> f64 {
-        self.0.clip_norm
+        self.clip_norm
     }
     /// Noise multiplier sigma.
     pub fn noise_multiplier(&self) -> f64 {
-        self.0.noise_multiplier.unwrap_or_default()
+        self.noise_multiplier
     }
     /// Poisson sampling rate q.
     pub fn sampling_rate(&self) -> f64 {
-        self.0.sampling_rate.unwrap_or_default()
+        self.sampling_rate
     }
     /// Target delta.
     pub fn delta(&self) -> f64 {
-        self.0.delta
+        self.delta
     }
     /// The dataset size, fixed at construction.
     pub fn dataset_size(&self) -> usize {
-        self.0.dataset_size
+        self.dataset_size
     }
     /// Where batches and noise come from.
     pub fn noise_source(&self) -> NoiseSource {
-        self.0.noise
+        self.noise
     }
 }
 
