@@ -28,32 +28,14 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
         ms(t)
     );
     let t = std::time::Instant::now();
-    let c = calibrate(
-        &CalibrationParams::new(Unknown::NoiseMultiplier)
-            .accountant(AccountantKind::Rdp)
-            .sampling(BatchSampling::poisson(0.01))
-            .steps(10_000)
-            .delta(1e-5)
-            .target_epsilon(1.0)
-            .tolerance(1e-4)
-            .check()?,
-    )?;
+    let rdp_cal = sigma_for_epsilon_1(AccountantKind::Rdp, 1e-4)?;
     println!(
         "rdp calibration for epsilon 1: sigma {:.4}  ({:.1} ms)",
-        c.value,
+        rdp_cal.value,
         ms(t)
     );
     let t = std::time::Instant::now();
-    let c = calibrate(
-        &CalibrationParams::new(Unknown::NoiseMultiplier)
-            .accountant(AccountantKind::Pld)
-            .sampling(BatchSampling::poisson(0.01))
-            .steps(10_000)
-            .delta(1e-5)
-            .target_epsilon(1.0)
-            .tolerance(1e-3)
-            .check()?,
-    )?;
+    let c = sigma_for_epsilon_1(AccountantKind::Pld, 1e-3)?;
     println!(
         "pld calibration for epsilon 1: sigma {:.4}  ({:.1} ms)",
         c.value,
@@ -68,16 +50,7 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
         "PRV certified bracket: [{:.4}, {:.4}], estimate {:.4} (eps_error {})",
         prv.lower, prv.upper, prv.estimate, prv.eps_error
     );
-    let c = calibrate(
-        &CalibrationParams::new(Unknown::NoiseMultiplier)
-            .accountant(AccountantKind::Rdp)
-            .sampling(BatchSampling::poisson(0.01))
-            .steps(10_000)
-            .delta(1e-5)
-            .target_epsilon(1.0)
-            .tolerance(1e-4)
-            .check()?,
-    )?;
+    let c = &rdp_cal;
     println!(
         "noise multiplier for epsilon 1: {:.4} (achieves {:.4})",
         c.value, c.epsilon
@@ -98,4 +71,22 @@ fn main() -> Result<(), kiln_privacy::PrivacyError> {
         audit(&plan.check()?)?.verdict
     );
     Ok(())
+}
+
+/// The smallest noise multiplier meeting epsilon 1 at delta 1e-5 for the Abadi sampling rate
+/// and step count, to relative tolerance `tol`.
+fn sigma_for_epsilon_1(
+    kind: AccountantKind,
+    tol: f64,
+) -> Result<kiln_privacy::calibrate::Calibration, kiln_privacy::PrivacyError> {
+    calibrate(
+        &CalibrationParams::new(Unknown::NoiseMultiplier)
+            .accountant(kind)
+            .sampling(BatchSampling::poisson(0.01))
+            .steps(10_000)
+            .delta(1e-5)
+            .target_epsilon(1.0)
+            .tolerance(tol)
+            .check()?,
+    )
 }
