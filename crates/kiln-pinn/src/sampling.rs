@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use kiln_core::KilnError;
 
-use crate::dual::MAX_DIM;
 use crate::errors::Result;
+use sobol::Sobol;
+use sobol::params::JoeKuoD6;
 
 /// How collocation points are placed in a box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -25,68 +26,33 @@ pub enum Sampler {
 
 pub(crate) use kiln_core::numerics::standard_normal as normal;
 
-/// The first `n` points of the Sobol sequence in `[0,1)^dim`, skipping the origin. The
-/// direction numbers cover `dim <= 3` (kiln-pinn's problems have at most 3 input dimensions);
-/// a larger `dim` is a [`KilnError::InvalidParameter`], not a panic.
+/// The first `n` points of the Sobol sequence in `[0,1)^dim` (Joe–Kuo `new-joe-kuo-6`
+/// direction numbers, from the `sobol` crate), skipping the origin, row-major `n x dim`.
+/// `dim` must be in `1..=`[`SOBOL_MAX_DIM`] and `n < 2^32`; anything else is a
+/// [`KilnError::InvalidParameter`], not a panic.
 pub fn sobol(n: usize, dim: usize) -> Result<Vec<f64>> {
-    if dim > MAX_DIM {
+    if dim == 0 || dim > SOBOL_MAX_DIM {
         return Err(KilnError::invalid(
             "sobol dim",
             dim,
-            format!("the built-in Sobol direction numbers cover dim <= {MAX_DIM}"),
+            format!("must be in 1..={SOBOL_MAX_DIM} (Joe–Kuo direction numbers shipped)"),
         )
         .into());
     }
-    let len = kiln_core::errors::checked_len(&[n, dim], "sobol points")?;
-    const BITS: usize = 32;
-    // Direction numbers: dim 0 is van der Corput; dims 1, 2 from Joe & Kuo (new-joe-kuo-6.21201):
-    // d=2: s=1, a=0, m=[1]; d=3: s=2, a=1, m=[1, 3].
-    let directions = |d: usize| -> [u32; BITS] {
-        let mut v = [0u32; BITS];
-        match d {
-            0 => {
-                for (k, vk) in v.iter_mut().enumerate() {
-                    *vk = 1 << (31 - k);
-                }
-            }
-            _ => {
-                let (s, a, m): (usize, u32, &[u32]) = if d == 1 {
-                    (1, 0, &[1])
-                } else {
-                    (2, 1, &[1, 3])
-                };
-                for k in 0..s {
-                    v[k] = m[k] << (31 - k);
-                }
-                for k in s..BITS {
-                    let mut x = v[k - s] ^ (v[k - s] >> s);
-                    for j in 1..s {
-                        if (a >> (s - 1 - j)) & 1 == 1 {
-                            x ^= v[k - j];
-                        }
-                    }
-                    v[k] = x;
-                }
-            }
-        }
-        v
-    };
-    let dirs: Vec<[u32; BITS]> = (0..dim).map(directions).collect();
-    let mut state = vec![0u32; dim];
-    if n >= 1 << BITS {
+    if n >= 1 << 32 {
         return Err(KilnError::invalid("sobol n", n, "must be < 2^32").into());
     }
+    let len = kiln_core::errors::checked_len(&[n, dim], "sobol points")?;
+    let params = JoeKuoD6::minimal();
     let mut out = Vec::with_capacity(len);
-    for i in 1..=n {
-        // Gray-code update: flip the direction of the lowest zero bit of i - 1.
-        let c = (i - 1).trailing_ones() as usize;
-        for d in 0..dim {
-            state[d] ^= dirs[d][c];
-            out.push(state[d] as f64 / 4_294_967_296.0);
-        }
+    for point in Sobol::<f64>::new(dim, &params).skip(1).take(n) {
+        out.extend(point);
     }
     Ok(out)
 }
+
+/// Dimensions [`sobol`] covers: those of the `sobol` crate's minimal Joe–Kuo table.
+pub const SOBOL_MAX_DIM: usize = 100;
 
 impl Sampler {
     /// Name used in parameters and on the command line.
@@ -170,14 +136,24 @@ mod tests {
             0.125,
         ];
         assert_eq!(s, expect);
-        assert!(matches!(
-            sobol(5, 4),
-            Err(crate::PinnError::Core(KilnError::InvalidParameter { .. }))
-        ));
+        // Beyond the first three dimensions too (Joe–Kuo d = 4: s = 3, a = 1, m = [1, 3, 1]).
+        let s4 = sobol(3, 4).unwrap();
+        assert_eq!(
+            s4,
+            [
+                0.5, 0.5, 0.5, 0.5, 0.75, 0.25, 0.25, 0.25, 0.25, 0.75, 0.75, 0.75
+            ]
+        );
+        for bad in [0, SOBOL_MAX_DIM + 1] {
+            assert!(matches!(
+                sobol(5, bad),
+                Err(crate::PinnError::Core(KilnError::InvalidParameter { .. }))
+            ));
+        }
         let mut rng = kiln_core::seed::rng(1);
         assert!(
             Sampler::Sobol
-                .sample(4, &[0.0; 4], &[1.0; 4], &mut rng)
+                .sample(4, &[0.0; 101], &[1.0; 101], &mut rng)
                 .is_err()
         );
         assert!(
