@@ -4,7 +4,7 @@
 //! backend and compares the result with the closed-form solution solved on the host in f64.
 //! If this experiment is wrong, every other experiment is suspect.
 
-use rand::Rng;
+use rand::RngExt;
 
 use crate::backend::{Autodiff, Precision, device};
 use crate::convert::{tensor_f32, to_vec_f64};

@@ -13,7 +13,7 @@ use kiln_core::{Autodiff, BackendKind, Precision, convert, device, seed};
 use kiln_ctc::{
     Alphabet, BeamSearch, BeamSearchParams, CtcLoss, CtcLossParams, InputKind, Targets,
 };
-use rand::Rng;
+use rand::RngExt;
 
 const B: usize = 32;
 const T: usize = 500;

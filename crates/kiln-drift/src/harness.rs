@@ -1,7 +1,7 @@
 //! The evaluation harness: seeded drift generators, detection metrics over many seeds, the
 //! issue's targets, against a do-nothing baseline.
 
-use rand::Rng;
+use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@
 use kiln_core::KilnError;
 use kiln_drift::*;
 use proptest::prelude::*;
-use rand::Rng;
+use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
 fn build(kind: DetectorKind) -> AnyDetector {

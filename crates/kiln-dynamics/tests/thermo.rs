@@ -3,7 +3,7 @@
 use kiln_core::BackendKind;
 use kiln_core::experiment::NoProgress;
 use kiln_dynamics::{DynamicsError, Occupancy, Sequences, ThermoFitParams, ThermoModel, r_squared};
-use rand::Rng;
+use rand::RngExt;
 
 #[test]
 fn predict_matches_the_hand_computed_boltzmann_sum() {

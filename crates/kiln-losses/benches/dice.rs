@@ -10,7 +10,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device, io};
 use kiln_losses::{SegLoss, SegLossParams, SegTarget};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 const DIMS: [usize; 4] = [8, 4, 128, 128];
 

@@ -17,7 +17,7 @@ use kiln_core::burn::tensor::activation::sigmoid;
 use kiln_core::burn::tensor::{Device, Tensor};
 use kiln_core::seed::rng_stream;
 use kiln_core::{Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, convert, device};
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 use crate::hyperparams::{NullModel, SignificanceParams, WeightGraphParams};
 use crate::input::parse_edge_list;

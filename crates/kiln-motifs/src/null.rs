@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, RngExt};
 
 use crate::graph::MotifGraph;
 use crate::hyperparams::{NullModel, SignificanceValidParams};

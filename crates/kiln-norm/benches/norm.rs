@@ -11,7 +11,7 @@ use kiln_core::burn::tensor::Tensor;
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_norm::fused::{GnShape, backward, forward};
 use kiln_norm::{GroupNorm, GroupNormParams};
-use rand::Rng;
+use rand::RngExt;
 
 const SHAPE: [usize; 4] = [8, 64, 56, 56];
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use kiln_core::KilnError;
 use kiln_core::burn::tensor::Tensor;
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 use crate::dual::{Dual2, MAX_DIM};
 use crate::errors::{PinnError, Result};

@@ -4,7 +4,7 @@
 use std::f64::consts::PI;
 use std::sync::Arc;
 
-use rand::Rng;
+use rand::RngExt;
 
 use crate::dual::Dual2;
 use crate::errors::{PinnError, Result};

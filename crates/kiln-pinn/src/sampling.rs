@@ -1,7 +1,7 @@
 //! Collocation point samplers: uniform random, Latin hypercube and Sobol.
 
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 use kiln_core::KilnError;

@@ -4,7 +4,7 @@
 use kiln_core::burn::optim::SgdConfig;
 use kiln_core::seed::rng_stream;
 use kiln_core::{Autodiff, ExperimentConfig, ExperimentReport, Figure, Precision, device};
-use rand::Rng;
+use rand::RngExt;
 
 use crate::accountant::{AccountantKind, epsilon};
 use crate::audit::{Sampling, TrainingPlan, audit};

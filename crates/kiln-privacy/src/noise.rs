@@ -31,8 +31,8 @@
 //! practice for discrete Gaussians at these scales (e.g. Kairouz, Liu & Steinke 2021), not a
 //! separate proof for the subsampled discrete case.
 
-use rand::{RngCore, SeedableRng, TryRngCore};
-use rand_chacha::ChaCha20Rng;
+use chacha20::ChaCha20Rng;
+use rand::{Rng, SeedableRng, TryRng};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{PrivacyError, Result};
@@ -71,7 +71,7 @@ impl NoiseSource {
         let inner = match self {
             NoiseSource::Secure => {
                 let mut seed = [0u8; 32];
-                rand::rngs::OsRng
+                rand::rngs::SysRng
                     .try_fill_bytes(&mut seed)
                     .map_err(|e| PrivacyError::NoiseSource(e.to_string()))?;
                 ChaCha20Rng::from_seed(seed)
@@ -82,8 +82,9 @@ impl NoiseSource {
     }
 }
 
-/// The generator noise is drawn from (ChaCha20).
-#[derive(Debug, Clone)]
+/// The generator noise is drawn from (ChaCha20). Deliberately not `Clone`: a copy would
+/// draw the same noise twice.
+#[derive(Debug)]
 pub struct NoiseRng {
     inner: ChaCha20Rng,
 }

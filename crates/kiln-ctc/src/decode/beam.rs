@@ -604,7 +604,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let mut rng = kiln_core::seed::rng(seed);
-            use rand::Rng;
+            use rand::RngExt;
             let mut lp = Vec::with_capacity(t * c);
             for _ in 0..t {
                 let top = rng.random_range(0..c);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use kiln_core::seed::{KilnRng, rng_stream};
-use rand::Rng;
+use rand::RngExt;
 use rand::seq::IndexedRandom;
 
 /// Class symbols: blank (placeholder `_`), the digits 1-9 and the word delimiter: 10 labels.

@@ -1,7 +1,7 @@
 //! The synthetic message stream: bag-of-words "messages" labelled spam/ham by a word rule that
 //! changes (spammers change tactics).
 
-use rand::Rng;
+use rand::RngExt;
 use rand::seq::index::sample;
 
 use kiln_core::seed::KilnRng;

@@ -11,8 +11,8 @@ use kiln_core::burn::optim::{AdamConfig, GradientsParams};
 use kiln_core::burn::tensor::activation::relu;
 use kiln_core::burn::tensor::{Device, Tensor};
 use kiln_core::{Autodiff, ExperimentConfig, Precision, convert};
-use rand::Rng;
 use rand::seq::SliceRandom;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Normal};
 use serde::Serialize;
 

@@ -10,7 +10,7 @@ use kiln_core::burn::optim::{GradientsParams, SgdConfig};
 use kiln_core::burn::tensor::activation::log_softmax;
 use kiln_core::burn::tensor::{Device, Tensor};
 use kiln_core::{Autodiff, ExperimentConfig, Precision, convert};
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Normal};
 use serde::Serialize;
 

@@ -1,7 +1,7 @@
 //! Part 2's synthetic task: noisy 1-channel images with one small and one large disc, and the
 //! per-object IoU of a predicted foreground mask.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 
 /// Image and object sizes.
 #[derive(Debug, Clone, Copy)]
@@ -36,7 +36,7 @@ impl ShapeTask {
         let half = s as f64 / 2.0;
         for _ in 0..n {
             let large_left = rng.random_bool(0.5);
-            let place = |rng: &mut dyn rand::RngCore, r: f64, left: bool| {
+            let place = |rng: &mut dyn rand::Rng, r: f64, left: bool| {
                 let lo = if left { r } else { half + r };
                 let hi = if left { half - r } else { s as f64 - r };
                 let cx = lo + (hi - lo).max(0.0) * rng.random::<f64>();

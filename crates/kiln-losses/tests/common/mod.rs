@@ -4,7 +4,7 @@
 use kiln_core::burn::tensor::{Device, Tensor};
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_losses::{SegLoss, SegLossParams, SegTarget};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// The flex device with autodiff (f32 default; tests build f64 tensors explicitly).
 pub fn dev() -> Device {

@@ -1,7 +1,7 @@
 //! The synthetic image task: noisy oriented bars, with a random contrast and brightness per
 //! image so that batch statistics over two images are far from the population's.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Normal};
 
 /// Image side in pixels.
