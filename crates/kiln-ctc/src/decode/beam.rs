@@ -334,13 +334,29 @@ impl BeamState<'_> {
     /// probability (only valid without fusion; the general path is kept for fusion and for
     /// tests that check both agree).
     fn step_frame(&mut self, row: &[f64], fast: bool) {
+        self.prune_classes(row);
+        self.cands.clear();
+        let epoch = self.frames as u32 + 1;
+        let beams = std::mem::take(&mut self.beams);
+        let allowed = std::mem::take(&mut self.allowed);
+        self.extend_existing(&beams, &allowed, epoch);
+        let cut = if fast { self.new_prefix_cut() } else { 0.0 };
+        self.propose_new(&beams, &allowed, cut);
+        self.allowed = allowed;
+        self.rescale();
+        let scored = self.score_candidates(fast);
+        self.commit(&scored);
+        self.frames += 1;
+    }
+
+    /// Frame-level pruning: classes above the threshold, at most `top_k`, in class order; and
+    /// the frame's probabilities.
+    fn prune_classes(&mut self, row: &[f64]) {
         let p = &self.search.p;
         let blank = p.alphabet.blank();
-        let c = row.len();
-        // Frame-level pruning: classes above the threshold, at most top_k, in class order.
         self.allowed.clear();
         self.allowed
-            .extend((0..c).filter(|&k| k != blank && row[k] >= p.min_log_prob));
+            .extend((0..row.len()).filter(|&k| k != blank && row[k] >= p.min_log_prob));
         if p.top_k > 0 && self.allowed.len() > p.top_k {
             self.allowed
                 .sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
@@ -350,12 +366,14 @@ impl BeamState<'_> {
         for (q, &v) in self.probs.iter_mut().zip(row) {
             *q = v.exp();
         }
-        self.cands.clear();
-        let epoch = self.frames as u32 + 1;
-        let beams = std::mem::take(&mut self.beams);
-        let allowed = std::mem::take(&mut self.allowed);
-        // Pass 1: mass flowing into prefixes that already exist (final after this pass).
-        for beam in &beams {
+    }
+
+    /// Pass 1: the mass flowing into prefixes that already exist (final after this pass):
+    /// each beam staying (blank, or its last label repeated) and extending into a child that
+    /// is already in the trie.
+    fn extend_existing(&mut self, beams: &[Beam], allowed: &[usize], epoch: u32) {
+        let blank = self.search.p.alphabet.blank();
+        for beam in beams {
             let total = beam.pb + beam.pnb;
             let last = self.last_label(beam.node);
             let stay_pnb = last.map_or(0.0, |l| beam.pnb * self.probs[l]);
@@ -367,7 +385,7 @@ impl BeamState<'_> {
                 self.child_of[k] = ch;
                 ch = next;
             }
-            for &k in &allowed {
+            for &k in allowed {
                 let child = self.child_of[k];
                 if child != NONE {
                     let pnb = if Some(k) == last {
@@ -385,29 +403,31 @@ impl BeamState<'_> {
                 ch = node.next_sibling;
             }
         }
-        // Without fusion a new prefix survives only if it beats the `beam_width`-th existing
-        // candidate (existing ones win ties), so anything at or below that is not kept.
-        let cut = if fast {
-            self.totals.clear();
-            self.totals.extend(self.cands.iter().map(|c| c.pb + c.pnb));
-            let w = p.beam_width;
-            if self.totals.len() >= w {
-                let (_, kth, _) = self
-                    .totals
-                    .select_nth_unstable_by(w - 1, |a, b| b.total_cmp(a));
-                *kth
-            } else {
-                0.0
-            }
+    }
+
+    /// Without fusion a new prefix survives only if it beats the `beam_width`-th existing
+    /// candidate (existing ones win ties), so anything at or below this is not kept.
+    fn new_prefix_cut(&mut self) -> f64 {
+        self.totals.clear();
+        self.totals.extend(self.cands.iter().map(|c| c.pb + c.pnb));
+        let w = self.search.p.beam_width;
+        if self.totals.len() >= w {
+            let (_, kth, _) = self
+                .totals
+                .select_nth_unstable_by(w - 1, |a, b| b.total_cmp(a));
+            *kth
         } else {
             0.0
-        };
-        // Pass 2: new prefixes.
-        for beam in &beams {
+        }
+    }
+
+    /// Pass 2: candidates for prefixes not yet in the trie, above `cut`.
+    fn propose_new(&mut self, beams: &[Beam], allowed: &[usize], cut: f64) {
+        for beam in beams {
             let total = beam.pb + beam.pnb;
             let last = self.last_label(beam.node);
             let first_child = self.nodes[beam.node as usize].first_child;
-            for &k in &allowed {
+            for &k in allowed {
                 let pnb = if Some(k) == last {
                     beam.pb * self.probs[k]
                 } else {
@@ -429,8 +449,11 @@ impl BeamState<'_> {
                 }
             }
         }
-        self.allowed = allowed;
-        // Rescale so the best prefix has probability 1.
+    }
+
+    /// Rescales the candidates so the best prefix has probability 1 (the scale goes to
+    /// `log_scale`), which keeps long inputs from underflowing.
+    fn rescale(&mut self) {
         let m = self
             .cands
             .iter()
@@ -445,7 +468,12 @@ impl BeamState<'_> {
         } else {
             self.log_scale = f64::NEG_INFINITY;
         }
-        // Score (with fusion) and keep the best `beam_width`, ties to the older prefix.
+    }
+
+    /// Scores the candidates (with fusion, the language-model bonus) and returns the best
+    /// `beam_width` as `(score, tie order, candidate index)`, best first; ties go to the older
+    /// prefix.
+    fn score_candidates(&mut self, fast: bool) -> Vec<(f64, u64, usize)> {
         let fusion_on = !self.fusion.is_empty();
         self.new_fusion.clear();
         let mut scored: Vec<(f64, u64, usize)> = Vec::with_capacity(self.cands.len());
@@ -479,15 +507,21 @@ impl BeamState<'_> {
         }
         let cmp =
             |a: &(f64, u64, usize), b: &(f64, u64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        let keep = p.beam_width.min(scored.len());
+        let keep = self.search.p.beam_width.min(scored.len());
         if scored.len() > keep {
             scored.select_nth_unstable_by(keep, cmp);
             scored.truncate(keep);
         }
         scored.sort_by(cmp);
+        scored
+    }
+
+    /// Makes the kept candidates the next beams, adding the new prefixes to the trie.
+    fn commit(&mut self, scored: &[(f64, u64, usize)]) {
+        let fusion_on = !self.fusion.is_empty();
         let frame = self.frames as u32;
-        let mut next = Vec::with_capacity(keep);
-        for &(_, _, i) in &scored {
+        let mut next = Vec::with_capacity(scored.len());
+        for &(_, _, i) in scored {
             let cand = self.cands[i];
             let node = match cand.key {
                 Key::Existing(node) => node,
@@ -518,7 +552,6 @@ impl BeamState<'_> {
             });
         }
         self.beams = next;
-        self.frames += 1;
     }
 
     fn add_existing(&mut self, node: u32, pb: f64, pnb: f64, epoch: u32) {
