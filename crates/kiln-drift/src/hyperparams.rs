@@ -143,7 +143,9 @@ params! {
         delta: f64 = 0.002,
         /// Cut points are checked every `clock` samples. Default 32; >= 1.
         clock: u32 = 32,
-        /// Buckets of each size kept before two are merged. Default 5; >= 1.
+        /// Buckets of each size kept before two are merged. Default 5; >= 2: with 1, a merge
+        /// empties a row, and dropping the oldest summary later reads an empty row (river
+        /// reads a stale slot there; kiln refuses the setting).
         max_buckets: u32 = 5,
         /// Smallest sub-window `M` a cut may leave on either side. Default 5; >= 1.
         min_window_length: u32 = 5,
@@ -157,7 +159,7 @@ impl AdwinParams {
     pub fn check(self) -> Result<AdwinValidParams> {
         open01("delta", self.delta)?;
         at_least("clock", self.clock.into(), 1)?;
-        at_least("max_buckets", self.max_buckets.into(), 1)?;
+        at_least("max_buckets", self.max_buckets.into(), 2)?;
         at_least("min_window_length", self.min_window_length.into(), 1)?;
         Ok(AdwinValidParams(self))
     }

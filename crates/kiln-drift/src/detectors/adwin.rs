@@ -496,7 +496,21 @@ mod tests {
     /// Feeds `xs` to a screened and an unscreened window side by side and checks that every
     /// signal and the whole window state stay identical.
     fn same_with_and_without_screen(xs: &[f64], clock: u32) -> usize {
-        let p = AdwinParams::new().clock(clock).check().unwrap();
+        same_with_and_without_screen_mb(xs, clock, 5, 5)
+    }
+
+    fn same_with_and_without_screen_mb(
+        xs: &[f64],
+        clock: u32,
+        max_buckets: u32,
+        min_len: u32,
+    ) -> usize {
+        let p = AdwinParams::new()
+            .clock(clock)
+            .max_buckets(max_buckets)
+            .min_window_length(min_len)
+            .check()
+            .unwrap();
         let mb = p.max_buckets() as usize;
         let (mut fast, mut exact) = (Window::new(mb), Window::new(mb));
         let mut fired = 0;
@@ -572,12 +586,15 @@ mod tests {
             at in 200usize..1500,
             shift in -2.0f64..2.0,
             clock in prop_oneof![Just(1u32), Just(32u32), 2u32..64],
+            max_buckets in prop_oneof![Just(5u32), 2u32..12],
+            min_len in prop_oneof![Just(5u32), 1u32..20],
         ) {
             let xs = stream(seed, 2000, scale, offset, &[(at, shift)]);
             same_with_and_without_screen(&xs, clock);
             // Exactly at the edge: the same stream with its shift scaled to sit on thresholds.
             let ys = stream(seed, 2000, scale, offset, &[(at, shift * 0.25)]);
             same_with_and_without_screen(&ys, clock);
+            same_with_and_without_screen_mb(&xs, clock, max_buckets, min_len);
         }
     }
 }
