@@ -189,23 +189,26 @@ impl Window {
             let var_n = self.variance / self.width;
             let screen = Screen::new(var_n, self.dp_floor.get(self.width, p.delta()));
             // River's loop visits the buckets oldest to newest, row by row, testing the cut
-            // after each. Here it is two loops over a flat copy of the buckets: the first runs
-            // river's running sums and marks the cuts the screen rules out, with no
-            // data-dependent branch; the second runs river's exact test on the rest, in order.
-            let marked = self.scratch.mark_cuts::<SCREEN>(
+            // after each. Here its running sums come first (same additions, same order), then
+            // one vectorized check whether any cut survives the screen, and only then river's
+            // exact test on the survivors, in order.
+            let cuts = self.scratch.running_sums(
                 &self.lens,
                 &self.heads,
                 &self.totals,
                 self.stride,
-                (self.width, self.total, min_len),
-                &screen,
+                (self.width, self.total),
             );
-            for i in 0..marked {
-                if self.scratch.skip[i] {
-                    continue;
-                }
+            if !self.scratch.any_candidate::<SCREEN>(cuts, min_len, &screen) {
+                continue;
+            }
+            let c = min_len - 1.0;
+            for i in 0..cuts {
                 let sc = &self.scratch;
                 let (n0, n1, u0, u1) = (sc.n0[i], sc.n1[i], sc.u0[i], sc.u1[i]);
+                if cut_ruled_out::<SCREEN>(&screen, min_len, c, n0, n1, u0, u1) {
+                    continue;
+                }
                 let (a, b) = (n0 - min_len + 1.0, n1 - min_len + 1.0);
                 let delta_prime =
                     *exact_dp.get_or_insert_with(|| delta_prime(self.width, p.delta()));
@@ -227,81 +230,88 @@ impl Window {
     }
 }
 
-/// The buckets' sizes and totals in the cut loop's order (oldest first), river's running sums
-/// at each cut, and which cuts are ruled out, rebuilt for each pass. Scratch space, not state:
+/// River's running sums after each bucket (oldest first) and which cuts are ruled out, rebuilt
+/// for each pass. Scratch space, not state:
 /// not serialized, and always equal.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
-    sizes: Vec<f64>,
-    totals: Vec<f64>,
     n0: Vec<f64>,
     n1: Vec<f64>,
     u0: Vec<f64>,
     u1: Vec<f64>,
-    skip: Vec<bool>,
 }
 
 impl Scratch {
-    /// Fills the running sums and `skip` for a pass over the window (`(width, total,
-    /// min_len)`) and returns the number of cuts: one after every bucket but the newest.
-    fn mark_cuts<const SCREEN: bool>(
+    /// Fills the running sums for a pass over the window (`(width, total)`) and returns the
+    /// number of cuts: one after every bucket but the newest.
+    fn running_sums(
         &mut self,
         lens: &[usize],
         heads: &[usize],
         totals: &[f64],
         stride: usize,
-        (width, total, min_len): (f64, f64, f64),
-        screen: &Screen,
+        (width, total): (f64, f64),
     ) -> usize {
         let buckets: usize = lens.iter().sum();
-        self.sizes.resize(buckets, 0.0);
-        self.totals.resize(buckets, 0.0);
+        for v in [&mut self.n0, &mut self.n1, &mut self.u0, &mut self.u1] {
+            v.resize(buckets, 0.0);
+        }
+        // River's running sums, bucket by bucket oldest first, in river's order (a sequential
+        // chain of additions); the newest bucket closes river's loop without a cut after it.
+        let n = buckets.saturating_sub(1);
+        let (mut n0, mut n1, mut u0, mut u1) = (0.0, width, 0.0, total);
         let mut at = 0;
-        let (sizes, flat) = (&mut self.sizes[..], &mut self.totals[..]);
+        let (n0s, n1s) = (&mut self.n0[..], &mut self.n1[..]);
+        let (u0s, u1s) = (&mut self.u0[..], &mut self.u1[..]);
         for (row, (&len, &head)) in lens.iter().zip(heads).enumerate().rev() {
             let size = (1u64 << row) as f64;
             let ring = &totals[row * stride..(row + 1) * stride];
             for k in 0..len {
-                flat[at + k] = ring[(head + k) & (stride - 1)];
-                sizes[at + k] = size;
+                let t = ring[(head + k) & (stride - 1)];
+                n0 += size;
+                n1 -= size;
+                u0 += t;
+                u1 -= t;
+                (n0s[at + k], n1s[at + k], u0s[at + k], u1s[at + k]) = (n0, n1, u0, u1);
             }
             at += len;
         }
-        // The last (newest) bucket closes river's loop without a cut after it.
-        let n = buckets.saturating_sub(1);
-        for v in [&mut self.n0, &mut self.n1, &mut self.u0, &mut self.u1] {
-            v.resize(n, 0.0);
-        }
-        self.skip.resize(n, false);
-        // River's running sums, in river's order (a sequential chain of additions).
-        let (mut n0, mut n1, mut u0, mut u1) = (0.0, width, 0.0, total);
-        let sums = self
-            .n0
-            .iter_mut()
-            .zip(&mut self.n1)
-            .zip(self.u0.iter_mut().zip(&mut self.u1));
-        for (((n0_at, n1_at), (u0_at, u1_at)), (&size, &t)) in
-            sums.zip(self.sizes.iter().zip(&self.totals))
-        {
-            n0 += size;
-            n1 -= size;
-            u0 += t;
-            u1 -= t;
-            (*n0_at, *n1_at, *u0_at, *u1_at) = (n0, n1, u0, u1);
-        }
-        // Independent per cut and branch-free, so the compiler vectorizes it.
-        let c = min_len - 1.0;
-        let cuts = self
-            .n0
-            .iter()
-            .zip(&self.n1)
-            .zip(self.u0.iter().zip(&self.u1));
-        for (skip, ((&n0, &n1), (&u0, &u1))) in self.skip.iter_mut().zip(cuts) {
-            let too_short = (n1 < min_len) | (n0 < min_len);
-            *skip = too_short | (SCREEN && screen.cannot_cut(n0, n1, u0, u1, n0 - c, n1 - c));
-        }
         n
     }
+
+    /// Whether any of the first `n` cuts survives the screen (and is long enough on both
+    /// sides). Independent per cut and branch-free, so the compiler vectorizes it; a pass
+    /// almost always ends here.
+    fn any_candidate<const SCREEN: bool>(&self, n: usize, min_len: f64, screen: &Screen) -> bool {
+        let c = min_len - 1.0;
+        let cuts = self.n0[..n]
+            .iter()
+            .zip(&self.n1[..n])
+            .zip(self.u0[..n].iter().zip(&self.u1[..n]));
+        let survivors: usize = cuts
+            .map(|((&n0, &n1), (&u0, &u1))| {
+                usize::from(!cut_ruled_out::<SCREEN>(screen, min_len, c, n0, n1, u0, u1))
+            })
+            .sum();
+        survivors > 0
+    }
+}
+
+/// Whether the cut with these running sums is skipped: a side shorter than `min_len` (as in
+/// river), or (with `SCREEN`) rejected by the screen. `c = min_len - 1`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn cut_ruled_out<const SCREEN: bool>(
+    screen: &Screen,
+    min_len: f64,
+    c: f64,
+    n0: f64,
+    n1: f64,
+    u0: f64,
+    u1: f64,
+) -> bool {
+    let too_short = (n1 < min_len) | (n0 < min_len);
+    too_short | (SCREEN && screen.cannot_cut(n0, n1, u0, u1, n0 - c, n1 - c))
 }
 
 impl PartialEq for Scratch {
