@@ -230,9 +230,8 @@ impl Window {
     }
 }
 
-/// River's running sums after each bucket (oldest first) and which cuts are ruled out, rebuilt
-/// for each pass. Scratch space, not state:
-/// not serialized, and always equal.
+/// River's running sums after each bucket (oldest first), rebuilt for each pass. Scratch space,
+/// not state: not serialized, and always equal.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
     n0: Vec<f64>,
