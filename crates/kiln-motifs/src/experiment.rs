@@ -226,7 +226,29 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     config
         .progress
         .set_length(s.seeds * s.steps as u64 + NullModel::ALL.len() as u64);
-    let mut report = ExperimentReport::new(
+    let mut report = describe(&s);
+    let mut runs = Vec::new();
+    for i in 0..s.seeds {
+        runs.push(run_seed(config, &s, config.seed.wrapping_add(i))?);
+    }
+    add_seed_metrics(&mut report, &runs);
+    add_mean_metrics(&mut report, &runs);
+    add_ffl_type_metrics(&mut report, &runs);
+    add_seed_figures(&mut report, &runs);
+    add_celegans(&mut report, config, &s)?;
+    report.metric(
+        "seconds",
+        started.elapsed().as_secs_f64(),
+        "s",
+        "wall time of the run",
+    );
+    add_notes(&mut report, config, &s);
+    Ok(report)
+}
+
+/// The report's title and description.
+fn describe(s: &Sizes) -> ExperimentReport {
+    ExperimentReport::new(
         NAME,
         "Network motifs of a trained RNN and of C. elegans",
         format!(
@@ -239,11 +261,11 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             KEEP_TOP * 100.0,
             s.seeds
         ),
-    );
-    let mut runs = Vec::new();
-    for i in 0..s.seeds {
-        runs.push(run_seed(config, &s, config.seed.wrapping_add(i))?);
-    }
+    )
+}
+
+/// Each seed's FFL count and z before and after training, and its held-out accuracy.
+fn add_seed_metrics(report: &mut ExperimentReport, runs: &[SeedRun]) {
     for (i, r) in runs.iter().enumerate() {
         report.metric(
             format!("seed{i}_ffl_before"),
@@ -276,6 +298,10 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             "held-out per-step accuracy after training",
         );
     }
+}
+
+/// Means over seeds: FFL count, z, coherent share, accuracy and the copy-input baseline.
+fn add_mean_metrics(report: &mut ExperimentReport, runs: &[SeedRun]) {
     report.metric(
         "ffl_mean_before",
         mean(runs.iter().map(|r| r.before.ffl)),
@@ -324,6 +350,10 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         "",
         "accuracy of echoing the input (fires on brief pulses)",
     );
+}
+
+/// Induced FFLs per sign type, summed over seeds, before and after training.
+fn add_ffl_type_metrics(report: &mut ExperimentReport, runs: &[SeedRun]) {
     for (when, pick) in [
         (
             "before",
@@ -332,7 +362,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         ("after", |r: &SeedRun| r.after.induced_by_type),
     ] {
         let mut types = [0u64; 8];
-        for r in &runs {
+        for r in runs {
             for (t, c) in types.iter_mut().zip(pick(r)) {
                 *t += c;
             }
@@ -349,6 +379,10 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             );
         }
     }
+}
+
+/// The mean significance profile before vs after training, and each seed's loss curve.
+fn add_seed_figures(report: &mut ExperimentReport, runs: &[SeedRun]) {
     let classes: Vec<f64> = (0..13).map(|i| i as f64).collect();
     let sp_mean = |f: &dyn Fn(&SeedRun) -> &Vec<f64>| -> Vec<f64> {
         (0..13)
@@ -379,7 +413,15 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         );
     }
     report.figure(loss_fig);
+}
 
+/// The C. elegans connectome's FFL count and its z under each null model (seed
+/// `config.seed + 1000 + k` for the `k`-th null), as metrics and a figure.
+fn add_celegans(
+    report: &mut ExperimentReport,
+    config: &ExperimentConfig,
+    s: &Sizes,
+) -> kiln_core::Result<()> {
     let worm = parse_edge_list(
         CELEGANS,
         std::path::Path::new("celegans_white1986_chem_syn_ge1"),
@@ -426,12 +468,11 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         )
         .with_series("FFL z", (0..zs.len()).map(|x| x as f64).collect(), zs),
     );
-    report.metric(
-        "seconds",
-        started.elapsed().as_secs_f64(),
-        "s",
-        "wall time of the run",
-    );
+    Ok(())
+}
+
+/// The quick-run caveat (quick mode only) and how the graphs and z are made.
+fn add_notes(report: &mut ExperimentReport, config: &ExperimentConfig, s: &Sizes) {
     if config.quick {
         report.note(format!(
             "**Quick run: not converged.** {} seeds x {} Adam steps (batch {}, {} frames), {} null \
@@ -451,5 +492,4 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
          quote FFL z about 3.7 for the C. elegans neuronal network (their data and null \
          differ: compare the sign and order of magnitude).",
     );
-    Ok(report)
 }

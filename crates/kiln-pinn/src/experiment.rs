@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use kiln_core::experiment::NoProgress;
 use kiln_core::{ExperimentConfig, ExperimentReport, Figure, Precision};
 
-use crate::hyperparams::PinnParams;
+use crate::hyperparams::{PinnParams, PinnValidParams};
 use crate::problems::{ProblemKind, ProblemOptions};
 use crate::solver::{Pinn, SolveReport, solve};
 
@@ -96,14 +96,32 @@ fn key(r: &Run) -> String {
 
 /// Runs the experiment.
 pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
-    let problems = [ProblemKind::Poisson1d, ProblemKind::Burgers];
-    let schedules = [Schedule::Adam, Schedule::Lbfgs, Schedule::AdamLbfgs];
-    let precisions = [Precision::F32, Precision::F64];
     let noise_level = 0.05;
-    let total = problems.len() * 2 * schedules.len() * precisions.len();
+    let runs = train_grid(config, noise_level)?;
+    let mut report = describe(config, noise_level);
+    add_table(&mut report, &runs);
+    add_figures(&mut report, &runs)?;
+    report.note(
+        "Rerun: `cargo run --release -p kiln-cli -- reproduce pinn` (add `--quick` for the CI \
+         size). L-BFGS is kiln's own port of PyTorch's algorithm (strong-Wolfe line search) on \
+         a flat f64 host vector; in f32 the loss and gradient are computed in f32 and the \
+         parameters rounded to f32 after every update. DeepXDE's Burgers example stopped after \
+         4 L-BFGS steps in f32 on this machine; compare the f32 L-BFGS rows.",
+    );
+    Ok(report)
+}
+
+const PROBLEMS: [ProblemKind; 2] = [ProblemKind::Poisson1d, ProblemKind::Burgers];
+const SCHEDULES: [Schedule; 3] = [Schedule::Adam, Schedule::Lbfgs, Schedule::AdamLbfgs];
+const PRECISIONS: [Precision; 2] = [Precision::F32, Precision::F64];
+
+/// Trains every (problem, clean/noisy, schedule, precision) combination in report order; a
+/// failed run keeps its error message instead of stopping the grid.
+fn train_grid(config: &ExperimentConfig, noise_level: f64) -> kiln_core::Result<Vec<Run>> {
+    let total = PROBLEMS.len() * 2 * SCHEDULES.len() * PRECISIONS.len();
     config.progress.set_length(total as u64);
     let mut runs = Vec::with_capacity(total);
-    for kind in problems {
+    for kind in PROBLEMS {
         let s = sizes(kind, config.quick);
         for noisy in [false, true] {
             let options = ProblemOptions {
@@ -112,22 +130,9 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
                 noise: if noisy { noise_level } else { 0.0 },
                 data_weight: 1.0,
             };
-            for schedule in schedules {
-                for precision in precisions {
-                    let (adam, lbfgs) = match schedule {
-                        Schedule::Adam => (s.adam + s.lbfgs, 0),
-                        Schedule::Lbfgs => (0, s.adam + s.lbfgs),
-                        Schedule::AdamLbfgs => (s.adam, s.lbfgs),
-                    };
-                    let params = PinnParams::new()
-                        .hidden(s.hidden.clone())
-                        .n_collocation(s.n_collocation)
-                        .adam_steps(adam)
-                        .adam_lr(2e-3)
-                        .lbfgs_steps(lbfgs)
-                        .precision(precision)
-                        .seed(config.seed)
-                        .check()?;
+            for schedule in SCHEDULES {
+                for precision in PRECISIONS {
+                    let params = run_params(&s, schedule, precision, config.seed)?;
                     config.progress.message(&format!(
                         "{} {} {} {precision}",
                         kind.name(),
@@ -148,8 +153,36 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             }
         }
     }
+    Ok(runs)
+}
 
-    let mut report = ExperimentReport::new(
+/// The parameters of one run: the schedule splits the same total iteration budget between
+/// Adam and L-BFGS.
+fn run_params(
+    s: &Sizes,
+    schedule: Schedule,
+    precision: Precision,
+    seed: u64,
+) -> kiln_core::Result<PinnValidParams> {
+    let (adam, lbfgs) = match schedule {
+        Schedule::Adam => (s.adam + s.lbfgs, 0),
+        Schedule::Lbfgs => (0, s.adam + s.lbfgs),
+        Schedule::AdamLbfgs => (s.adam, s.lbfgs),
+    };
+    Ok(PinnParams::new()
+        .hidden(s.hidden.clone())
+        .n_collocation(s.n_collocation)
+        .adam_steps(adam)
+        .adam_lr(2e-3)
+        .lbfgs_steps(lbfgs)
+        .precision(precision)
+        .seed(seed)
+        .check()?)
+}
+
+/// The report's title and description (with the quick-mode caveat).
+fn describe(config: &ExperimentConfig, noise_level: f64) -> ExperimentReport {
+    ExperimentReport::new(
         NAME,
         "PINN optimizers: Adam vs L-BFGS vs Adam -> L-BFGS, f32 vs f64, clean vs noisy data",
         format!(
@@ -165,12 +198,18 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
                 ""
             }
         ),
-    );
+    )
+}
+
+/// Each run's L2 error and time as metrics, and the table of all runs (failed ones included)
+/// as a note.
+fn add_table(report: &mut ExperimentReport, runs: &[Run]) {
     let mut table = String::from(
         "| problem | data | schedule | precision | L2 rel. error | stop reason | adam steps | \
          L-BFGS steps | seconds |\n|---|---|---|---|---|---|---|---|---|\n",
     );
-    for r in &runs {
+    for r in runs {
+        let data = if r.noisy { "noisy" } else { "clean" };
         match &r.outcome {
             Ok((rep, _)) => {
                 let k = key(r);
@@ -188,9 +227,8 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
                 );
                 let _ = writeln!(
                     table,
-                    "| {} | {} | {} | {} | {:.3e} | {} | {} | {} | {:.2} |",
+                    "| {} | {data} | {} | {} | {:.3e} | {} | {} | {} | {:.2} |",
                     r.problem.name(),
-                    if r.noisy { "noisy" } else { "clean" },
                     r.schedule.name(),
                     r.precision,
                     rep.l2_relative_error,
@@ -203,9 +241,8 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
             Err(e) => {
                 let _ = writeln!(
                     table,
-                    "| {} | {} | {} | {} | failed | {e} | | | |",
+                    "| {} | {data} | {} | {} | failed | {e} | | | |",
                     r.problem.name(),
-                    if r.noisy { "noisy" } else { "clean" },
                     r.schedule.name(),
                     r.precision
                 );
@@ -213,9 +250,12 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         }
     }
     report.note(table);
+}
 
-    // Figures from the clean f64 Adam -> L-BFGS run of each problem, and loss curves.
-    for kind in problems {
+/// Per problem: the solution and error figures of the clean f64 Adam -> L-BFGS run, then the
+/// loss curves of the clean f64 runs.
+fn add_figures(report: &mut ExperimentReport, runs: &[Run]) -> kiln_core::Result<()> {
+    for kind in PROBLEMS {
         let best = runs.iter().find(|r| {
             r.problem == kind
                 && !r.noisy
@@ -228,45 +268,43 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         }) = best
         {
             let eval = pinn.evaluate()?;
-            add_solution_figures(&mut report, kind, &eval);
+            add_solution_figures(report, kind, &eval);
         }
-        let mut curves = Figure::new(
-            format!("{}_loss", kind.name()),
-            format!("{}: training loss (clean data, f64)", kind.name()),
-            "iteration",
-            "loss",
-        )
-        .log_y();
-        for r in runs
-            .iter()
-            .filter(|r| r.problem == kind && !r.noisy && r.precision == Precision::F64)
-        {
-            if let Ok((rep, _)) = &r.outcome {
-                let h: Vec<f64> = rep
-                    .train
-                    .adam
-                    .history
-                    .iter()
-                    .chain(&rep.train.lbfgs.history)
-                    .copied()
-                    .collect();
-                curves = curves.with_series(
-                    r.schedule.name(),
-                    (0..h.len()).map(|i| i as f64).collect(),
-                    h,
-                );
-            }
-        }
-        report.figure(curves);
+        report.figure(loss_curves(kind, runs));
     }
-    report.note(
-        "Rerun: `cargo run --release -p kiln-cli -- reproduce pinn` (add `--quick` for the CI \
-         size). L-BFGS is kiln's own port of PyTorch's algorithm (strong-Wolfe line search) on \
-         a flat f64 host vector; in f32 the loss and gradient are computed in f32 and the \
-         parameters rounded to f32 after every update. DeepXDE's Burgers example stopped after \
-         4 L-BFGS steps in f32 on this machine; compare the f32 L-BFGS rows.",
-    );
-    Ok(report)
+    Ok(())
+}
+
+/// The training loss per iteration (Adam then L-BFGS) of each clean f64 run of `kind`.
+fn loss_curves(kind: ProblemKind, runs: &[Run]) -> Figure {
+    let mut curves = Figure::new(
+        format!("{}_loss", kind.name()),
+        format!("{}: training loss (clean data, f64)", kind.name()),
+        "iteration",
+        "loss",
+    )
+    .log_y();
+    for r in runs
+        .iter()
+        .filter(|r| r.problem == kind && !r.noisy && r.precision == Precision::F64)
+    {
+        if let Ok((rep, _)) = &r.outcome {
+            let h: Vec<f64> = rep
+                .train
+                .adam
+                .history
+                .iter()
+                .chain(&rep.train.lbfgs.history)
+                .copied()
+                .collect();
+            curves = curves.with_series(
+                r.schedule.name(),
+                (0..h.len()).map(|i| i as f64).collect(),
+                h,
+            );
+        }
+    }
+    curves
 }
 
 fn add_solution_figures(

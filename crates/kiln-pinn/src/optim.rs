@@ -373,80 +373,126 @@ pub fn lbfgs(
     f32_params: bool,
     on_step: &mut dyn FnMut(usize, f64),
 ) -> Result<PhaseOutcome> {
-    let n = theta.len();
-    if s.max_iter == 0 {
-        let (f, _) = checked(oracle, theta, "lbfgs", 0)?;
-        return Ok(PhaseOutcome {
-            steps: 0,
-            evaluations: 1,
-            stop_reason: StopReason::Skipped,
-            final_loss: f,
-            history: vec![],
-        });
-    }
-    let (mut loss, mut grad) = checked(oracle, theta, "lbfgs", 0)?;
-    let mut evals = 1;
-    let mut history = Vec::new();
-    let outcome = |steps, evals, stop, loss, history| PhaseOutcome {
-        steps,
-        evaluations: evals,
-        stop_reason: stop,
-        final_loss: loss,
-        history,
+    let (loss, grad) = checked(oracle, theta, "lbfgs", 0)?;
+    let mut run = Lbfgs {
+        s,
+        f32_params,
+        loss,
+        grad,
+        evals: 1,
+        history: Vec::new(),
+        hs: Vec::new(),
+        hy: Vec::new(),
+        prev_grad: None,
+        prev_step: None,
     };
-    if max_abs(&grad) <= s.tolerance_grad {
-        return Ok(outcome(
-            0,
-            evals,
-            StopReason::GradientTolerance,
-            loss,
-            history,
-        ));
+    if s.max_iter == 0 {
+        return Ok(run.finish(0, StopReason::Skipped));
     }
-    let mut hs: Vec<Vec<f64>> = Vec::new();
-    let mut hy: Vec<Vec<f64>> = Vec::new();
-    let mut d: Vec<f64> = grad.iter().map(|g| -g).collect();
-    let mut t;
-    let mut prev_grad: Option<Vec<f64>> = None;
-    let mut prev_step: Option<Vec<f64>> = None;
+    if max_abs(&run.grad) <= s.tolerance_grad {
+        return Ok(run.finish(0, StopReason::GradientTolerance));
+    }
     for iter in 0..s.max_iter {
-        if iter > 0 {
-            if let (Some(pg), Some(st)) = (&prev_grad, &prev_step) {
-                let y: Vec<f64> = grad.iter().zip(pg).map(|(a, b)| a - b).collect();
-                let ys = dot(&y, st);
-                if ys > 1e-10 {
-                    if hs.len() == s.history {
-                        hs.remove(0);
-                        hy.remove(0);
-                    }
-                    hs.push(st.clone());
-                    hy.push(y);
-                }
-            }
-            d = two_loop_direction(&grad, &hs, &hy);
+        if let Some((steps, stop)) = run.iteration(iter, theta, oracle, on_step)? {
+            return Ok(run.finish(steps, stop));
         }
-        prev_grad = Some(grad.clone());
-        let prev_loss = loss;
-        t = if iter == 0 {
-            (1.0 / grad.iter().map(|g| g.abs()).sum::<f64>()).min(1.0)
+    }
+    Ok(run.finish(s.max_iter, StopReason::MaxIterations))
+}
+
+/// The state of one L-BFGS phase between iterations.
+struct Lbfgs<'s> {
+    s: &'s LbfgsSettings,
+    f32_params: bool,
+    /// Loss and gradient at the current parameters.
+    loss: f64,
+    grad: Vec<f64>,
+    /// Evaluations so far (line-search trials included).
+    evals: usize,
+    /// Loss after each completed iteration.
+    history: Vec<f64>,
+    /// The stored curvature pairs `(s, y)`, oldest first.
+    hs: Vec<Vec<f64>>,
+    hy: Vec<Vec<f64>>,
+    /// Gradient and step of the previous iteration, for the next pair.
+    prev_grad: Option<Vec<f64>>,
+    prev_step: Option<Vec<f64>>,
+}
+
+impl Lbfgs<'_> {
+    /// One iteration: direction, line search, step, stopping tests. Returns the completed
+    /// step count and the reason when the phase ends here.
+    fn iteration(
+        &mut self,
+        iter: usize,
+        theta: &mut [f64],
+        oracle: &mut Oracle<'_>,
+        on_step: &mut dyn FnMut(usize, f64),
+    ) -> Result<Option<(usize, StopReason)>> {
+        let d = self.direction(iter);
+        self.prev_grad = Some(self.grad.clone());
+        let prev_loss = self.loss;
+        let gtd = dot(&self.grad, &d);
+        if gtd > -self.s.tolerance_change {
+            return Ok(Some((iter, StopReason::ChangeTolerance)));
+        }
+        let base = theta.to_vec();
+        let sample = self.line_search(iter, oracle, &base, &d, gtd)?;
+        if sample.f >= self.loss {
+            // No decrease anywhere on the bracket: keep the current point.
+            return Ok(Some((iter, StopReason::LineSearchFailure)));
+        }
+        self.take_step(iter, theta, &base, &d, sample, on_step);
+        Ok(self.stop_after_step(prev_loss).map(|stop| (iter + 1, stop)))
+    }
+
+    /// The search direction: steepest descent on the first iteration, afterwards the two-loop
+    /// direction over the pairs, updated with the last step first.
+    fn direction(&mut self, iter: usize) -> Vec<f64> {
+        if iter == 0 {
+            return self.grad.iter().map(|g| -g).collect();
+        }
+        self.remember_pair();
+        two_loop_direction(&self.grad, &self.hs, &self.hy)
+    }
+
+    /// Stores the last step's pair `(s, y)` when it has positive curvature (`y's > 1e-10`),
+    /// dropping the oldest pair beyond `history`.
+    fn remember_pair(&mut self) {
+        if let (Some(pg), Some(st)) = (&self.prev_grad, &self.prev_step) {
+            let y: Vec<f64> = self.grad.iter().zip(pg).map(|(a, b)| a - b).collect();
+            let ys = dot(&y, st);
+            if ys > 1e-10 {
+                if self.hs.len() == self.s.history {
+                    self.hs.remove(0);
+                    self.hy.remove(0);
+                }
+                self.hs.push(st.clone());
+                self.hy.push(y);
+            }
+        }
+    }
+
+    /// Strong-Wolfe line search from `base` along `d` within the remaining evaluation budget;
+    /// the first iteration starts from `t = min(1, 1 / |grad|_1)`, later ones from `t = 1`.
+    fn line_search(
+        &mut self,
+        iter: usize,
+        oracle: &mut Oracle<'_>,
+        base: &[f64],
+        d: &[f64],
+        gtd: f64,
+    ) -> Result<Sample> {
+        let t = if iter == 0 {
+            (1.0 / self.grad.iter().map(|g| g.abs()).sum::<f64>()).min(1.0)
         } else {
             1.0
         };
-        let gtd = dot(&grad, &d);
-        if gtd > -s.tolerance_change {
-            return Ok(outcome(
-                iter,
-                evals,
-                StopReason::ChangeTolerance,
-                loss,
-                history,
-            ));
-        }
-        let base = theta.to_vec();
-        let mut trial = vec![0.0; n];
-        let budget = s.max_eval.saturating_sub(evals).max(1);
+        let f32_params = self.f32_params;
+        let mut trial = vec![0.0; base.len()];
+        let budget = self.s.max_eval.saturating_sub(self.evals).max(1);
         let mut eval = |step: f64| -> Result<(f64, Vec<f64>)> {
-            for i in 0..n {
+            for i in 0..base.len() {
                 trial[i] = base[i] + step * d[i];
             }
             round_to(&mut trial, f32_params);
@@ -454,76 +500,70 @@ pub fn lbfgs(
         };
         let (sample, used) = strong_wolfe(
             &mut eval,
-            &d,
+            d,
             t,
-            loss,
-            &grad,
+            self.loss,
+            &self.grad,
             gtd,
-            s.tolerance_change,
+            self.s.tolerance_change,
             budget,
         )?;
-        evals += used;
-        if sample.f >= loss {
-            // No decrease anywhere on the bracket: keep the current point.
-            return Ok(outcome(
-                iter,
-                evals,
-                StopReason::LineSearchFailure,
-                loss,
-                history,
-            ));
-        }
-        t = sample.t;
-        for i in 0..n {
+        self.evals += used;
+        Ok(sample)
+    }
+
+    /// Moves `theta` to the accepted sample (rounded to f32 when the parameters are f32) and
+    /// records the step, the loss and the gradient there.
+    fn take_step(
+        &mut self,
+        iter: usize,
+        theta: &mut [f64],
+        base: &[f64],
+        d: &[f64],
+        sample: Sample,
+        on_step: &mut dyn FnMut(usize, f64),
+    ) {
+        let t = sample.t;
+        for i in 0..theta.len() {
             theta[i] = base[i] + t * d[i];
         }
-        round_to(theta, f32_params);
-        prev_step = Some(theta.iter().zip(&base).map(|(a, b)| a - b).collect());
-        loss = sample.f;
-        grad = sample.g;
-        history.push(loss);
-        on_step(iter, loss);
-        let steps = iter + 1;
-        if evals >= s.max_eval {
-            return Ok(outcome(
-                steps,
-                evals,
-                StopReason::MaxEvaluations,
-                loss,
-                history,
-            ));
-        }
-        if max_abs(&grad) <= s.tolerance_grad {
-            return Ok(outcome(
-                steps,
-                evals,
-                StopReason::GradientTolerance,
-                loss,
-                history,
-            ));
-        }
-        if max_abs(prev_step.as_deref().unwrap_or(&[])) <= s.tolerance_change
-            || (loss - prev_loss).abs() < s.tolerance_change
+        round_to(theta, self.f32_params);
+        self.prev_step = Some(theta.iter().zip(base).map(|(a, b)| a - b).collect());
+        self.loss = sample.f;
+        self.grad = sample.g;
+        self.history.push(self.loss);
+        on_step(iter, self.loss);
+    }
+
+    /// The stopping tests after a completed iteration, in order: evaluation budget, gradient
+    /// tolerance, change tolerance (step or loss), deadline.
+    fn stop_after_step(&self, prev_loss: f64) -> Option<StopReason> {
+        let s = self.s;
+        if self.evals >= s.max_eval {
+            Some(StopReason::MaxEvaluations)
+        } else if max_abs(&self.grad) <= s.tolerance_grad {
+            Some(StopReason::GradientTolerance)
+        } else if max_abs(self.prev_step.as_deref().unwrap_or(&[])) <= s.tolerance_change
+            || (self.loss - prev_loss).abs() < s.tolerance_change
         {
-            return Ok(outcome(
-                steps,
-                evals,
-                StopReason::ChangeTolerance,
-                loss,
-                history,
-            ));
-        }
-        if s.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            return Ok(outcome(steps, evals, StopReason::TimeLimit, loss, history));
+            Some(StopReason::ChangeTolerance)
+        } else if s.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            Some(StopReason::TimeLimit)
+        } else {
+            None
         }
     }
-    Ok(outcome(
-        s.max_iter,
-        evals,
-        StopReason::MaxIterations,
-        loss,
-        history,
-    ))
+
+    /// The phase's outcome after `steps` completed iterations.
+    fn finish(self, steps: usize, stop_reason: StopReason) -> PhaseOutcome {
+        PhaseOutcome {
+            steps,
+            evaluations: self.evals,
+            stop_reason,
+            final_loss: self.loss,
+            history: self.history,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -234,9 +234,6 @@ pub struct AuditReport {
 
 /// Audits a checked plan.
 pub fn audit(plan: &ValidTrainingPlan) -> Result<AuditReport> {
-    let q = plan.sampling_rate();
-    let steps = plan.total_steps();
-    let sigma = plan.noise_multiplier;
     let delta = plan.delta;
     let correct = plan.correct_ledger()?;
     let fixed = plan.fixed_size_event()?;
@@ -254,128 +251,69 @@ pub fn audit(plan: &ValidTrainingPlan) -> Result<AuditReport> {
     } else {
         f64::INFINITY
     };
-    let claim_holds = claimed >= recomputed * (1.0 - 1e-3);
-
-    let acc = plan.accounted_with;
-    let mut mistakes = Vec::new();
-    let mut push = |name: &str, description: String, eps: f64| {
-        let matches_claim = claimed > 0.0 && (eps / claimed - 1.0).abs() < 0.05;
-        mistakes.push(Mistake {
-            name: name.into(),
-            description,
-            epsilon: eps,
-            matches_claim,
-        });
+    let mut report = AuditReport {
+        sampling_rate: plan.sampling_rate(),
+        steps: plan.total_steps(),
+        recomputed_epsilon: recomputed,
+        recomputed_with,
+        recomputed_epsilon_rdp: recomputed_rdp,
+        claimed_epsilon: claimed,
+        factor,
+        claim_holds: claimed >= recomputed * (1.0 - 1e-3),
+        verdict: String::new(),
+        mistakes: candidate_mistakes(plan, fixed)?,
     };
-    let epochs = plan.total_epochs().round().max(1.0) as u64;
-    if epochs != steps {
-        let e = match fixed {
-            // Only RDP accounts fixed-size events.
-            Some(ev) => epsilon(AccountantKind::Rdp, &Ledger::single(ev, epochs)?, delta)?,
-            None => epsilon(
-                acc,
-                &Ledger::steps(&BatchSampling::poisson(q), sigma, epochs)?,
-                delta,
-            )?,
-        };
-        push(
-            "per_epoch_composition",
-            format!(
-                "composed {epochs} times (once per epoch) instead of {steps} times (once per step)"
-            ),
-            e,
-        );
-    }
-    if steps > 1 {
-        // The seed's "orders of magnitude" mistake: one step's epsilon reported for the run.
-        // The claim may come from any accountant (a single step's PLD epsilon is far below
-        // its RDP one): try the plan's and PLD, keep the one closer to the claim.
-        let (one, with) = match fixed {
-            Some(ev) => (
-                epsilon(AccountantKind::Rdp, &Ledger::single(ev, 1)?, delta)?,
-                AccountantKind::Rdp,
-            ),
-            None => {
-                let step = Ledger::steps(&BatchSampling::poisson(q), sigma, 1)?;
-                let a = epsilon(acc, &step, delta)?;
-                let p = epsilon(AccountantKind::Pld, &step, delta)?;
-                let off = |e: f64| (e / claimed - 1.0).abs();
-                if off(p) < off(a) {
-                    (p, AccountantKind::Pld)
-                } else {
-                    (a, acc)
-                }
-            }
-        };
-        push(
-            "one_step_epsilon_reported",
-            format!("the epsilon of a single step ({with}) was reported for all {steps} steps"),
-            one,
-        );
-    }
-    let n = plan.dataset_size as f64;
-    let e = epsilon(
-        acc,
-        &Ledger::steps(&BatchSampling::poisson(q / n), sigma, steps)?,
-        delta,
-    )?;
-    push(
-        "q_divided_twice",
+    report.verdict = report.verdict_sentence(delta);
+    Ok(report)
+}
+
+impl AuditReport {
+    /// The verdict: the claim holds, or by how much it under-reports and which candidate
+    /// mistakes reproduce it.
+    fn verdict_sentence(&self, delta: f64) -> String {
+        let (recomputed, claimed) = (self.recomputed_epsilon, self.claimed_epsilon);
+        if self.claim_holds {
+            return format!(
+                "claim holds: epsilon {recomputed:.4} <= claimed {claimed:.4} at delta {delta:e}"
+            );
+        }
+        let named: Vec<&str> = self
+            .mistakes
+            .iter()
+            .filter(|m| m.matches_claim)
+            .map(|m| m.name.as_str())
+            .collect();
         format!(
-            "sampling rate {:.3e} (batch / N^2) instead of {q:.3e} (batch / N)",
-            q / n
-        ),
-        e,
-    );
+            "claim does NOT hold: true epsilon {recomputed:.4} is {:.2}x the claimed {claimed:.4}{}",
+            self.factor,
+            if named.is_empty() {
+                String::new()
+            } else {
+                format!("; the claim is reproduced by: {}", named.join(", "))
+            }
+        )
+    }
+}
+
+/// The candidate mistakes that apply to the plan, those matching the claim first, then by
+/// closeness to the claim.
+fn candidate_mistakes(plan: &ValidTrainingPlan, fixed: Option<DpEvent>) -> Result<Vec<Mistake>> {
+    let claimed = plan.claimed_epsilon;
+    let mut c = Candidates {
+        claimed,
+        list: Vec::new(),
+    };
+    per_epoch_composition(plan, fixed, &mut c)?;
+    one_step_epsilon_reported(plan, fixed, &mut c)?;
+    q_divided_twice(plan, &mut c)?;
     if plan.sampling == Sampling::Shuffle {
-        let e = epsilon(
-            acc,
-            &Ledger::steps(&BatchSampling::poisson(q), sigma, steps)?,
-            delta,
-        )?;
-        push(
-            "shuffling_accounted_as_poisson",
-            "batches were shuffled, but privacy amplification by Poisson subsampling was claimed"
-                .into(),
-            e,
-        );
-        let wor = DpEvent::sampled_without_replacement(plan.dataset_size, plan.batch_size, sigma)?;
-        let e = epsilon(AccountantKind::Rdp, &Ledger::single(wor, steps)?, delta)?;
-        push(
-            "shuffling_accounted_as_sampling_without_replacement",
-            "batches were cut from one shuffle per epoch (disjoint, not independent), but \
-             amplification by independent fixed-size sampling without replacement was claimed"
-                .into(),
-            e,
-        );
+        shuffling_accounted_as_sampling(plan, &mut c)?;
     }
     if plan.sampling.is_fixed_size() {
-        let e = epsilon(
-            acc,
-            &Ledger::steps(&BatchSampling::poisson(q), sigma, steps)?,
-            delta,
-        )?;
-        push(
-            "fixed_size_accounted_as_poisson",
-            "fixed-size batches were accounted as Poisson sampling at q = batch / N (a different \
-             sampling scheme and neighbouring relation)"
-                .into(),
-            e,
-        );
+        fixed_size_accounted_as_poisson(plan, &mut c)?;
     }
-    // Basic composition with the per-step delta left at the total delta (the deltas of the
-    // steps add up, so this claims k times too little delta).
-    // kiln has no exact single-release curve of fixed-size sampling, so this candidate uses
-    // the Poisson step at the same q for every plan (as such a claim usually does).
-    let step = BatchSampling::poisson(q).event(sigma)?;
-    let e1 = crate::composition::single_release_epsilon(&step, delta)?;
-    push(
-        "basic_composition_delta_not_split",
-        format!(
-            "basic composition of {steps} steps, each at the full delta {delta:e} (the deltas add up)"
-        ),
-        e1 * steps as f64,
-    );
+    basic_composition_delta_not_split(plan, &mut c)?;
+    let mut mistakes = c.list;
     mistakes.sort_by(|a, b| {
         b.matches_claim.cmp(&a.matches_claim).then(
             (a.epsilon / claimed - 1.0)
@@ -384,33 +322,189 @@ pub fn audit(plan: &ValidTrainingPlan) -> Result<AuditReport> {
                 .unwrap_or(std::cmp::Ordering::Equal),
         )
     });
-    let verdict = if claim_holds {
-        format!("claim holds: epsilon {recomputed:.4} <= claimed {claimed:.4} at delta {delta:e}")
-    } else {
-        let named: Vec<&str> = mistakes
-            .iter()
-            .filter(|m| m.matches_claim)
-            .map(|m| m.name.as_str())
-            .collect();
-        format!(
-            "claim does NOT hold: true epsilon {recomputed:.4} is {factor:.2}x the claimed {claimed:.4}{}",
-            if named.is_empty() {
-                String::new()
-            } else {
-                format!("; the claim is reproduced by: {}", named.join(", "))
-            }
-        )
+    Ok(mistakes)
+}
+
+/// The candidate mistakes found so far, each marked when it reproduces the claim within 5%.
+struct Candidates {
+    claimed: f64,
+    list: Vec<Mistake>,
+}
+
+impl Candidates {
+    /// Adds a candidate, marked when its epsilon is within 5% of a positive claim.
+    fn push(&mut self, name: &str, description: String, eps: f64) {
+        let matches_claim = self.claimed > 0.0 && (eps / self.claimed - 1.0).abs() < 0.05;
+        self.list.push(Mistake {
+            name: name.into(),
+            description,
+            epsilon: eps,
+            matches_claim,
+        });
+    }
+}
+
+/// Epsilon of `steps` Poisson-subsampled Gaussian steps at rate `q` and the plan's sigma and
+/// delta, by `accountant`.
+fn poisson_epsilon(
+    plan: &ValidTrainingPlan,
+    accountant: AccountantKind,
+    q: f64,
+    steps: u64,
+) -> Result<f64> {
+    let ledger = Ledger::steps(&BatchSampling::poisson(q), plan.noise_multiplier, steps)?;
+    epsilon(accountant, &ledger, plan.delta)
+}
+
+/// Composed once per epoch instead of once per step (when those differ).
+fn per_epoch_composition(
+    plan: &ValidTrainingPlan,
+    fixed: Option<DpEvent>,
+    c: &mut Candidates,
+) -> Result<()> {
+    let steps = plan.total_steps();
+    let epochs = plan.total_epochs().round().max(1.0) as u64;
+    if epochs == steps {
+        return Ok(());
+    }
+    let e = match fixed {
+        // Only RDP accounts fixed-size events.
+        Some(ev) => epsilon(
+            AccountantKind::Rdp,
+            &Ledger::single(ev, epochs)?,
+            plan.delta,
+        )?,
+        None => poisson_epsilon(plan, plan.accounted_with, plan.sampling_rate(), epochs)?,
     };
-    Ok(AuditReport {
-        sampling_rate: q,
-        steps,
-        recomputed_epsilon: recomputed,
-        recomputed_with,
-        recomputed_epsilon_rdp: recomputed_rdp,
-        claimed_epsilon: claimed,
-        factor,
-        claim_holds,
-        verdict,
-        mistakes,
-    })
+    c.push(
+        "per_epoch_composition",
+        format!(
+            "composed {epochs} times (once per epoch) instead of {steps} times (once per step)"
+        ),
+        e,
+    );
+    Ok(())
+}
+
+/// The seed's "orders of magnitude" mistake: one step's epsilon reported for the run (when
+/// the run has more than one step).
+fn one_step_epsilon_reported(
+    plan: &ValidTrainingPlan,
+    fixed: Option<DpEvent>,
+    c: &mut Candidates,
+) -> Result<()> {
+    let steps = plan.total_steps();
+    if steps <= 1 {
+        return Ok(());
+    }
+    // The claim may come from any accountant (a single step's PLD epsilon is far below its
+    // RDP one): try the plan's and PLD, keep the one closer to the claim.
+    let (one, with) = match fixed {
+        Some(ev) => (
+            epsilon(AccountantKind::Rdp, &Ledger::single(ev, 1)?, plan.delta)?,
+            AccountantKind::Rdp,
+        ),
+        None => {
+            let acc = plan.accounted_with;
+            let q = plan.sampling_rate();
+            let a = poisson_epsilon(plan, acc, q, 1)?;
+            let p = poisson_epsilon(plan, AccountantKind::Pld, q, 1)?;
+            let off = |e: f64| (e / c.claimed - 1.0).abs();
+            if off(p) < off(a) {
+                (p, AccountantKind::Pld)
+            } else {
+                (a, acc)
+            }
+        }
+    };
+    c.push(
+        "one_step_epsilon_reported",
+        format!("the epsilon of a single step ({with}) was reported for all {steps} steps"),
+        one,
+    );
+    Ok(())
+}
+
+/// The sampling rate divided by the dataset size once more (batch / N^2).
+fn q_divided_twice(plan: &ValidTrainingPlan, c: &mut Candidates) -> Result<()> {
+    let q = plan.sampling_rate();
+    let n = plan.dataset_size as f64;
+    let e = poisson_epsilon(plan, plan.accounted_with, q / n, plan.total_steps())?;
+    c.push(
+        "q_divided_twice",
+        format!(
+            "sampling rate {:.3e} (batch / N^2) instead of {q:.3e} (batch / N)",
+            q / n
+        ),
+        e,
+    );
+    Ok(())
+}
+
+/// Shuffled batches accounted with the amplification of Poisson sampling, or of independent
+/// sampling without replacement.
+fn shuffling_accounted_as_sampling(plan: &ValidTrainingPlan, c: &mut Candidates) -> Result<()> {
+    let steps = plan.total_steps();
+    let e = poisson_epsilon(plan, plan.accounted_with, plan.sampling_rate(), steps)?;
+    c.push(
+        "shuffling_accounted_as_poisson",
+        "batches were shuffled, but privacy amplification by Poisson subsampling was claimed"
+            .into(),
+        e,
+    );
+    let wor = DpEvent::sampled_without_replacement(
+        plan.dataset_size,
+        plan.batch_size,
+        plan.noise_multiplier,
+    )?;
+    let e = epsilon(
+        AccountantKind::Rdp,
+        &Ledger::single(wor, steps)?,
+        plan.delta,
+    )?;
+    c.push(
+        "shuffling_accounted_as_sampling_without_replacement",
+        "batches were cut from one shuffle per epoch (disjoint, not independent), but \
+         amplification by independent fixed-size sampling without replacement was claimed"
+            .into(),
+        e,
+    );
+    Ok(())
+}
+
+/// Fixed-size batches accounted as Poisson sampling at the same rate.
+fn fixed_size_accounted_as_poisson(plan: &ValidTrainingPlan, c: &mut Candidates) -> Result<()> {
+    let e = poisson_epsilon(
+        plan,
+        plan.accounted_with,
+        plan.sampling_rate(),
+        plan.total_steps(),
+    )?;
+    c.push(
+        "fixed_size_accounted_as_poisson",
+        "fixed-size batches were accounted as Poisson sampling at q = batch / N (a different \
+         sampling scheme and neighbouring relation)"
+            .into(),
+        e,
+    );
+    Ok(())
+}
+
+/// Basic composition with the per-step delta left at the total delta (the deltas of the
+/// steps add up, so this claims k times too little delta).
+fn basic_composition_delta_not_split(plan: &ValidTrainingPlan, c: &mut Candidates) -> Result<()> {
+    // kiln has no exact single-release curve of fixed-size sampling, so this candidate uses
+    // the Poisson step at the same q for every plan (as such a claim usually does).
+    let step = BatchSampling::poisson(plan.sampling_rate()).event(plan.noise_multiplier)?;
+    let e1 = crate::composition::single_release_epsilon(&step, plan.delta)?;
+    let steps = plan.total_steps();
+    let delta = plan.delta;
+    c.push(
+        "basic_composition_delta_not_split",
+        format!(
+            "basic composition of {steps} steps, each at the full delta {delta:e} (the deltas add up)"
+        ),
+        e1 * steps as f64,
+    );
+    Ok(())
 }

@@ -298,12 +298,7 @@ fn detections(alarms: &[(usize, usize)], changes: &[usize]) -> (Vec<Option<usize
 /// Runs the experiment (`config.quick`: a seconds-scale run, labelled as such).
 pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
     let s = Sizes::new(config.quick);
-    let mut rng = rng_stream(config.seed, 1);
-    let stream = MessageStream::new(s.vocab, 6, 2, s.changes.clone(), &mut rng);
-    let mut data = rng_stream(config.seed, 2);
-    let batches: Vec<Batch> = (0..s.steps)
-        .map(|t| stream.batch(t, s.batch, &mut data))
-        .collect();
+    let batches = message_batches(&s, config.seed);
     let strategies = [Strategy::None, Strategy::Periodic, Strategy::Triggered];
     config
         .progress
@@ -316,6 +311,122 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
          adaptation vs periodic retraining vs retraining triggered by kiln's loss monitor: \
          prequential accuracy, compute (optimizer steps), detection delay and false alarms.",
     );
+    let mut logs = Vec::with_capacity(strategies.len());
+    for strategy in strategies {
+        config.progress.message(strategy.label());
+        let log = run_strategy(strategy, &batches, &s, config)?;
+        add_strategy_metrics(&mut report, strategy, &log, &s);
+        if strategy == Strategy::Triggered {
+            report.note(alarm_note(&log, &s));
+        }
+        logs.push((strategy, log));
+    }
+    add_figures(&mut report, &s, &logs);
+    add_notes(&mut report, config, &s);
+    Ok(report)
+}
+
+/// The whole message stream, drawn once so every strategy sees the same batches: the rule
+/// changes from host stream 1, the messages from host stream 2.
+fn message_batches(s: &Sizes, seed: u64) -> Vec<Batch> {
+    let mut rng = rng_stream(seed, 1);
+    let stream = MessageStream::new(s.vocab, 6, 2, s.changes.clone(), &mut rng);
+    let mut data = rng_stream(seed, 2);
+    (0..s.steps)
+        .map(|t| stream.batch(t, s.batch, &mut data))
+        .collect()
+}
+
+/// One strategy's metrics: mean accuracy, accuracy after each change, optimizer steps,
+/// detection delays and false alarms of the monitor on its loss.
+fn add_strategy_metrics(
+    report: &mut ExperimentReport,
+    strategy: Strategy,
+    log: &RunLog,
+    s: &Sizes,
+) {
+    let key = strategy.key();
+    let n = log.accuracy.len() as f64;
+    report.metric(
+        format!("{key}_accuracy"),
+        log.accuracy.iter().sum::<f64>() / n,
+        "fraction",
+        format!(
+            "{}: mean prequential accuracy over the deployment",
+            strategy.label()
+        ),
+    );
+    for (j, &c) in s.changes.iter().enumerate() {
+        let lo = c - s.initial;
+        let hi = (lo + s.period).min(log.accuracy.len());
+        let seg = &log.accuracy[lo..hi];
+        report.metric(
+            format!("{key}_accuracy_after_change_{}", j + 1),
+            seg.iter().sum::<f64>() / seg.len() as f64,
+            "fraction",
+            format!(
+                "{}: mean accuracy over the {} batches after change {} (batch {c})",
+                strategy.label(),
+                seg.len(),
+                j + 1
+            ),
+        );
+    }
+    report.metric(
+        format!("{key}_optimizer_steps"),
+        log.optimizer_steps as f64,
+        "steps",
+        format!(
+            "{}: optimizer steps, initial training included",
+            strategy.label()
+        ),
+    );
+    let (delays, false_alarms) = detections(&log.alarms, &s.changes);
+    for (j, d) in delays.iter().enumerate() {
+        report.metric(
+            format!("{key}_detection_delay_{}", j + 1),
+            d.map_or(-1.0, |d| d as f64),
+            "batches",
+            format!(
+                "{}: batches from change {} to the monitor's alarm on this strategy's loss \
+                 (-1: not detected within {DETECTION_WINDOW})",
+                strategy.label(),
+                j + 1
+            ),
+        );
+    }
+    report.metric(
+        format!("{key}_false_alarms"),
+        false_alarms as f64,
+        "alarms",
+        format!(
+            "{}: monitor alarms not within {DETECTION_WINDOW} batches after a change",
+            strategy.label()
+        ),
+    );
+}
+
+/// The triggered strategy's alarms (with their estimated change points) beside the true changes.
+fn alarm_note(log: &RunLog, s: &Sizes) -> String {
+    let alarms: Vec<String> = log
+        .alarms
+        .iter()
+        .map(|(a, cp)| format!("batch {a} (estimated change point {cp})"))
+        .collect();
+    format!(
+        "Drift-triggered: alarms at {}; true changes at batches {:?}.",
+        if alarms.is_empty() {
+            "none".into()
+        } else {
+            alarms.join(", ")
+        },
+        s.changes
+    )
+}
+
+/// The three figures over the deployment, one series per strategy in run order: smoothed
+/// accuracy, compute and the loss the monitor watches.
+fn add_figures(report: &mut ExperimentReport, s: &Sizes, logs: &[(Strategy, RunLog)]) {
     let xs: Vec<f64> = (s.initial..s.steps).map(|t| t as f64).collect();
     let mut acc_fig = Figure::new(
         "drift_accuracy",
@@ -335,68 +446,7 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         "batch",
         "cross-entropy",
     );
-    for strategy in strategies {
-        config.progress.message(strategy.label());
-        let log = run_strategy(strategy, &batches, &s, config)?;
-        let key = strategy.key();
-        let n = log.accuracy.len() as f64;
-        report.metric(
-            format!("{key}_accuracy"),
-            log.accuracy.iter().sum::<f64>() / n,
-            "fraction",
-            format!(
-                "{}: mean prequential accuracy over the deployment",
-                strategy.label()
-            ),
-        );
-        for (j, &c) in s.changes.iter().enumerate() {
-            let lo = c - s.initial;
-            let hi = (lo + s.period).min(log.accuracy.len());
-            let seg = &log.accuracy[lo..hi];
-            report.metric(
-                format!("{key}_accuracy_after_change_{}", j + 1),
-                seg.iter().sum::<f64>() / seg.len() as f64,
-                "fraction",
-                format!(
-                    "{}: mean accuracy over the {} batches after change {} (batch {c})",
-                    strategy.label(),
-                    seg.len(),
-                    j + 1
-                ),
-            );
-        }
-        report.metric(
-            format!("{key}_optimizer_steps"),
-            log.optimizer_steps as f64,
-            "steps",
-            format!(
-                "{}: optimizer steps, initial training included",
-                strategy.label()
-            ),
-        );
-        let (delays, false_alarms) = detections(&log.alarms, &s.changes);
-        for (j, d) in delays.iter().enumerate() {
-            report.metric(
-                format!("{key}_detection_delay_{}", j + 1),
-                d.map_or(-1.0, |d| d as f64),
-                "batches",
-                format!(
-                    "{}: batches from change {} to the monitor's alarm on this strategy's loss \
-                     (-1: not detected within {DETECTION_WINDOW})",
-                    strategy.label(),
-                    j + 1
-                ),
-            );
-        }
-        report.metric(
-            format!("{key}_false_alarms"),
-            false_alarms as f64,
-            "alarms",
-            format!(
-                "{}: monitor alarms not within {DETECTION_WINDOW} batches after a change",
-                strategy.label()
-            ),
-        );
+    for (strategy, log) in logs {
         acc_fig = acc_fig.with_series(
             strategy.label(),
             xs.clone(),
@@ -405,24 +455,12 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
         steps_fig =
             steps_fig.with_series(strategy.label(), xs.clone(), log.cumulative_steps.clone());
         loss_fig = loss_fig.with_series(strategy.label(), xs.clone(), log.loss.clone());
-        if strategy == Strategy::Triggered {
-            let alarms: Vec<String> = log
-                .alarms
-                .iter()
-                .map(|(a, cp)| format!("batch {a} (estimated change point {cp})"))
-                .collect();
-            report.note(format!(
-                "Drift-triggered: alarms at {}; true changes at batches {:?}.",
-                if alarms.is_empty() {
-                    "none".into()
-                } else {
-                    alarms.join(", ")
-                },
-                s.changes
-            ));
-        }
     }
     report.figure(acc_fig).figure(steps_fig).figure(loss_fig);
+}
+
+/// The sizes and settings of the run, and the quick-run caveat.
+fn add_notes(report: &mut ExperimentReport, config: &ExperimentConfig, s: &Sizes) {
     report.note(format!(
         "Sizes: vocabulary {}, hidden {}, batches of {} messages, {} batches (the first {} train \
          the deployed model for {} epochs), changes at {:?}; periodic retraining every {} batches \
@@ -450,5 +488,4 @@ pub fn run(config: &ExperimentConfig) -> kiln_core::Result<ExperimentReport> {
              not converged or averaged results.",
         );
     }
-    Ok(report)
 }

@@ -282,11 +282,32 @@ fn symmetry_report(
     report.figure(loss);
 }
 
+/// The games part: the `x y` runs (metrics, comparison note, trajectories), then the GAN.
 fn games_report(
     report: &mut ExperimentReport,
     g: &games::GamesOutcome,
     params: &crate::GamesValidParams,
 ) {
+    let (dist, phase) = bilinear_runs(report, g, params);
+    bilinear_comparison(report, g, params);
+    report.metric(
+        "xy_jacobian_rotation",
+        g.jacobian.rotation,
+        "",
+        "x y: antisymmetric share of the vector field's Jacobian (1 = pure rotation)",
+    );
+    report.figure(dist);
+    report.figure(phase);
+    gan_report(report, g);
+}
+
+/// Each `x y` run's final distance and winding as metrics; returns the distance and
+/// phase-plane figures with one series per run.
+fn bilinear_runs(
+    report: &mut ExperimentReport,
+    g: &games::GamesOutcome,
+    params: &crate::GamesValidParams,
+) -> (Figure, Figure) {
     let mut dist = Figure::new(
         "game_xy_distance",
         "x y: distance to the equilibrium (0, 0)",
@@ -333,6 +354,16 @@ fn games_report(
             ),
         );
     }
+    (dist, phase)
+}
+
+/// GDA vs GDA clipped at the first threshold vs extragradient: their final distances as
+/// metrics and a note comparing them with the closed forms (only when all three ran).
+fn bilinear_comparison(
+    report: &mut ExperimentReport,
+    g: &games::GamesOutcome,
+    params: &crate::GamesValidParams,
+) {
     let find = |k: &str| {
         g.bilinear
             .iter()
@@ -340,93 +371,103 @@ fn games_report(
             .and_then(|r| r.trajectory.final_distance())
     };
     let c0 = params.clip_norms()[0];
-    let start = params.start()[0].hypot(params.start()[1]);
-    if let (Some(gda), Some(clipped), Some(eg)) = (
+    let (Some(gda), Some(clipped), Some(eg)) = (
         find("gda"),
         find(&format!("gda_clip_norm_{c0}")),
         find("extragradient"),
-    ) {
-        report.metric(
-            "gda_final_distance",
-            gda,
-            "",
-            "x y: simultaneous GDA, distance to the equilibrium after the run",
-        );
-        report.metric(
-            "gda_clipped_final_distance",
-            clipped,
-            "",
-            format!("x y: GDA with gradient-norm clipping at {c0}, same steps"),
-        );
-        report.metric(
-            "extragradient_final_distance",
-            eg,
-            "",
-            "x y: extragradient, same steps",
-        );
-        let lr = params.lr();
-        let clip_text = g
-            .bilinear
-            .iter()
-            .filter(|r| r.key.starts_with("gda_clip"))
-            .map(|r| {
-                let d = &r.trajectory.distances;
-                let max = d.iter().cloned().fold(0.0, f64::max);
-                format!(
-                    "{}: final {:.3}, max {:.3}, {:.2} turns, clipping active on {:.0}% of steps",
-                    r.label,
-                    d.last().copied().unwrap_or(f64::NAN),
-                    max,
-                    r.winding,
-                    100.0 * r.clipped_fraction
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        let best_clip = g
-            .bilinear
-            .iter()
-            .filter(|r| r.key.starts_with("gda_clip"))
-            .filter_map(|r| r.trajectory.final_distance())
-            .fold(f64::INFINITY, f64::min);
-        let verdict = if best_clip < eg {
-            "a clipped run ended closer than extragradient"
-        } else if best_clip < start {
-            "clipping ended closer than it started but farther than extragradient"
-        } else {
-            "no clipping threshold ended closer than it started, unlike extragradient"
-        };
-        report.note(format!(
-            "x y (start distance {start:.3}, lr {lr}, {} steps): simultaneous GDA ends at \
-             {gda:.4} (closed form {:.4} = start * (1 + lr^2)^(steps/2)); extragradient at \
-             {eg:.4} (closed form {:.4} = start * (1 - lr^2 + lr^4)^(steps/2)). Clipping, \
-             measured: {clip_text}. Per-player clipping is applied to each player's own \
-             gradient, so when only one of them is clipped the step is no longer orthogonal to \
-             the radius and the distance can fall as well as rise; it bounds every player's \
-             step by lr * c (tested). Closest clipped run to the equilibrium: {best_clip:.4} \
-             (start {start:.3}); {verdict}. Jacobian of the vector \
-             field at the start: eigenvalues {}, rotation share {:.3} (1 = pure rotation).",
-            params.steps(),
-            start * (1.0 + lr * lr).powf(params.steps() as f64 / 2.0),
-            start * (1.0 - lr * lr + lr.powi(4)).powf(params.steps() as f64 / 2.0),
-            g.jacobian
-                .eigenvalues
-                .iter()
-                .map(|e| format!("{:+.3}{:+.3}i", e.re, e.im))
-                .collect::<Vec<_>>()
-                .join(", "),
-            g.jacobian.rotation,
-        ));
-    }
+    ) else {
+        return;
+    };
     report.metric(
-        "xy_jacobian_rotation",
-        g.jacobian.rotation,
+        "gda_final_distance",
+        gda,
         "",
-        "x y: antisymmetric share of the vector field's Jacobian (1 = pure rotation)",
+        "x y: simultaneous GDA, distance to the equilibrium after the run",
     );
-    report.figure(dist);
-    report.figure(phase);
+    report.metric(
+        "gda_clipped_final_distance",
+        clipped,
+        "",
+        format!("x y: GDA with gradient-norm clipping at {c0}, same steps"),
+    );
+    report.metric(
+        "extragradient_final_distance",
+        eg,
+        "",
+        "x y: extragradient, same steps",
+    );
+    report.note(bilinear_note(g, params, gda, eg));
+}
 
+/// The `x y` note: GDA and extragradient against their closed forms, what each clipping
+/// threshold did, and the Jacobian at the start.
+fn bilinear_note(
+    g: &games::GamesOutcome,
+    params: &crate::GamesValidParams,
+    gda: f64,
+    eg: f64,
+) -> String {
+    let start = params.start()[0].hypot(params.start()[1]);
+    let lr = params.lr();
+    let (clip_text, best_clip) = clipping_summary(g);
+    let verdict = if best_clip < eg {
+        "a clipped run ended closer than extragradient"
+    } else if best_clip < start {
+        "clipping ended closer than it started but farther than extragradient"
+    } else {
+        "no clipping threshold ended closer than it started, unlike extragradient"
+    };
+    format!(
+        "x y (start distance {start:.3}, lr {lr}, {} steps): simultaneous GDA ends at \
+         {gda:.4} (closed form {:.4} = start * (1 + lr^2)^(steps/2)); extragradient at \
+         {eg:.4} (closed form {:.4} = start * (1 - lr^2 + lr^4)^(steps/2)). Clipping, \
+         measured: {clip_text}. Per-player clipping is applied to each player's own \
+         gradient, so when only one of them is clipped the step is no longer orthogonal to \
+         the radius and the distance can fall as well as rise; it bounds every player's \
+         step by lr * c (tested). Closest clipped run to the equilibrium: {best_clip:.4} \
+         (start {start:.3}); {verdict}. Jacobian of the vector \
+         field at the start: eigenvalues {}, rotation share {:.3} (1 = pure rotation).",
+        params.steps(),
+        start * (1.0 + lr * lr).powf(params.steps() as f64 / 2.0),
+        start * (1.0 - lr * lr + lr.powi(4)).powf(params.steps() as f64 / 2.0),
+        g.jacobian
+            .eigenvalues
+            .iter()
+            .map(|e| format!("{:+.3}{:+.3}i", e.re, e.im))
+            .collect::<Vec<_>>()
+            .join(", "),
+        g.jacobian.rotation,
+    )
+}
+
+/// One line per gradient-clipped GDA run (final and max distance, turns, how often clipping
+/// acted), and the closest final distance among them.
+fn clipping_summary(g: &games::GamesOutcome) -> (String, f64) {
+    let clipped = || g.bilinear.iter().filter(|r| r.key.starts_with("gda_clip"));
+    let text = clipped()
+        .map(|r| {
+            let d = &r.trajectory.distances;
+            let max = d.iter().cloned().fold(0.0, f64::max);
+            format!(
+                "{}: final {:.3}, max {:.3}, {:.2} turns, clipping active on {:.0}% of steps",
+                r.label,
+                d.last().copied().unwrap_or(f64::NAN),
+                max,
+                r.winding,
+                100.0 * r.clipped_fraction
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let best = clipped()
+        .filter_map(|r| r.trajectory.final_distance())
+        .fold(f64::INFINITY, f64::min);
+    (text, best)
+}
+
+/// The GAN runs: final W1 and clipped fraction per run, the initial W1, and the W1,
+/// gradient-norm and sample-density figures.
+fn gan_report(report: &mut ExperimentReport, g: &games::GamesOutcome) {
     let mut w1 = Figure::new(
         "game_gan_w1",
         "GAN: 1-Wasserstein distance of generated to target samples",
@@ -471,6 +512,13 @@ fn games_report(
             "GAN: W1 distance of the initial generator",
         );
     }
+    report.figure(w1);
+    report.figure(gn);
+    report.figure(gan_samples_figure(g));
+}
+
+/// Density of the target samples and of each run's generated samples at the end.
+fn gan_samples_figure(g: &games::GamesOutcome) -> Figure {
     let mut hist = Figure::new(
         "game_gan_samples",
         "GAN: density of generated samples at the end vs target",
@@ -483,9 +531,7 @@ fn games_report(
         let (label, xs, ys) = histogram(&r.label, &r.samples);
         hist = hist.with_series(label, xs, ys);
     }
-    report.figure(w1);
-    report.figure(gn);
-    report.figure(hist);
+    hist
 }
 
 fn histogram(label: &str, v: &[f64]) -> (String, Vec<f64>, Vec<f64>) {
