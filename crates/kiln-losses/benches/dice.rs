@@ -58,6 +58,15 @@ fn bench(c: &mut Criterion) {
             convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
         })
     });
+    // The Burn tensor-op path (what other backends run), for comparison.
+    group.bench_function("forward_backward_composite_prepared_target", |bench| {
+        bench.iter(|| {
+            let xi = x.clone().detach().require_grad();
+            let value = loss.forward_composite(xi.clone(), &prepared).unwrap();
+            let g = xi.grad(&value.backward()).unwrap();
+            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+        })
+    });
     group.finish();
 }
 

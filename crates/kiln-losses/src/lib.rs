@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod target;
 
 mod focal;
+mod fused;
 mod lovasz;
 
 pub use counts::{SoftCounts, soft_counts};
