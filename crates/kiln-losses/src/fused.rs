@@ -465,12 +465,14 @@ fn forward_range<F: Real, const N: usize>(
     let mut acc = vec![[[F::ZERO; N]; 3]; planes.len()];
     for chunk in 0..chunks {
         let j = start + chunk * N;
-        // x * 0 is 0 for a finite x and NaN otherwise.
+        // x * 0 is 0 for a finite x and NaN otherwise; the channel max serves the softmax.
         let mut check = [F::ZERO; N];
+        let mut max = [F::NEG_INF; N];
         for plane in planes.iter() {
             let xs = lanes::<F, N>(plane, j);
             for l in 0..N {
                 check[l] = check[l] + xs[l] * F::ZERO;
+                max[l] = if xs[l] > max[l] { xs[l] } else { max[l] };
             }
         }
         if check.iter().any(|v| v.to_f64().is_nan()) {
@@ -479,13 +481,6 @@ fn forward_range<F: Real, const N: usize>(
         }
         match activation {
             Activation::Softmax => {
-                let mut max = [F::NEG_INF; N];
-                for plane in planes.iter() {
-                    let xs = lanes::<F, N>(plane, j);
-                    for l in 0..N {
-                        max[l] = if xs[l] > max[l] { xs[l] } else { max[l] };
-                    }
-                }
                 let mut total = [F::ZERO; N];
                 for plane in planes.iter_mut() {
                     let xs = lanes_mut::<F, N>(plane, j);
