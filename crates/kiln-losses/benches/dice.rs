@@ -1,6 +1,8 @@
 //! Forward + backward of soft Dice (softmax, MONAI defaults) on logits [8, 4, 128, 128] f32 on
-//! the flex backend. Compare with `monai_dice_bench.py` (same tensors: this bench writes them
-//! to `$TMPDIR/kiln_losses_bench_{logits,labels}.npy` first). Threads: `RAYON_NUM_THREADS`.
+//! the flex backend: the fused path from a class map and from a prepared target, and the Burn
+//! tensor-op path (`forward_composite`). Compare with `monai_dice_bench.py` (same tensors: this
+//! bench writes them to `$TMPDIR/kiln_losses_bench_{logits,labels}.npy` first). Threads:
+//! `RAYON_NUM_THREADS`. The README's Speed section has the numbers and the allocator settings.
 //!
 //! ```sh
 //! RAYON_NUM_THREADS=1 cargo bench -p kiln-losses --profile dev --bench dice -- --warm-up-time 1 --measurement-time 3
@@ -39,7 +41,8 @@ fn bench(c: &mut Criterion) {
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     let mut group = c.benchmark_group(format!("dice_softmax_8x4x128x128_threads_{threads}"));
     group.sample_size(10);
-    // Everything MONAI's call does: one-hot of the class map, softmax, counts, backward.
+    // Everything MONAI's call does: the class map (checked; the fused path reads the labels
+    // directly instead of one-hot encoding them), softmax, counts, backward.
     group.bench_function("forward_backward_from_class_map", |bench| {
         bench.iter(|| {
             let xi = x.clone().detach().require_grad();
@@ -54,6 +57,15 @@ fn bench(c: &mut Criterion) {
         bench.iter(|| {
             let xi = x.clone().detach().require_grad();
             let value = loss.forward_prepared(xi.clone(), &prepared).unwrap();
+            let g = xi.grad(&value.backward()).unwrap();
+            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+        })
+    });
+    // The Burn tensor-op path (what other backends run), for comparison.
+    group.bench_function("forward_backward_composite_prepared_target", |bench| {
+        bench.iter(|| {
+            let xi = x.clone().detach().require_grad();
+            let value = loss.forward_composite(xi.clone(), &prepared).unwrap();
             let g = xi.grad(&value.backward()).unwrap();
             convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
         })

@@ -4,6 +4,8 @@ logits and an [8, 128, 128] class map), torch CPU, float32.
 
 Run: /work/venvs/torch/bin/python crates/kiln-losses/benches/monai_dice_bench.py --threads 1
 (torch 2.15, MONAI 1.6.1). Prints the median and min over --reps timed calls after warm-up.
+Each call: a fresh leaf on the logits' storage, loss (one-hot of the class map, softmax,
+counts), backward, and one element of the gradient read back.
 """
 import argparse
 import os
@@ -29,7 +31,9 @@ loss_fn = DiceLoss(softmax=True, to_onehot_y=True)
 
 
 def once():
-    x = logits.clone().requires_grad_(True)
+    # A fresh leaf on the same storage (no copy), as kiln's bench does with
+    # `x.clone().detach().require_grad()`; the one-hot of the class map (to_onehot_y) is inside.
+    x = logits.detach().requires_grad_(True)
     loss = loss_fn(x, labels)
     loss.backward()
     return x.grad[0, 0, 0, 0].item()

@@ -11,7 +11,9 @@
 //! - [`SegLoss`]: the losses of [`LossKind`] — Dice, Jaccard, Tversky, focal Tversky, log-Dice,
 //!   Generalized Dice, Lovász-softmax / -hinge, focal, Dice+CE, Dice+focal.
 //! - [`soft_counts`]: the shared step, soft tp/fp/fn per (image, class) in the form that stays
-//!   correct for soft labels.
+//!   correct for soft labels. On the flex backend the overlap losses run it fused with the
+//!   activation and the closed-form gradient in host kernels ([`SegLoss::forward_prepared`]);
+//!   [`SegLoss::forward_composite`] is the Burn tensor-op path every other backend takes.
 //! - [`metrics`]: hard per-image, per-class Dice and IoU; [`diagnostics`]: per-class gradient
 //!   norms.
 //! - [`experiment`]: the seed experiment (`kiln reproduce losses`).
@@ -27,6 +29,7 @@ pub mod metrics;
 pub mod target;
 
 mod focal;
+mod fused;
 mod lovasz;
 
 pub use counts::{SoftCounts, soft_counts};

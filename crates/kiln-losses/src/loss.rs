@@ -2,14 +2,15 @@
 //! [`SegLossValidParams`].
 
 use kiln_core::KilnError;
-use kiln_core::burn::tensor::Tensor;
 use kiln_core::burn::tensor::activation::{sigmoid, softmax};
+use kiln_core::burn::tensor::{DType, Device, Element, Tensor, TensorData};
 
 use crate::counts::{SoftCounts, constant, host, soft_counts};
 use crate::errors::{LossError, Result};
+use crate::fused::{self, HostTarget, Real, ignore_sentinel};
 use crate::hyperparams::{Activation, EmptyClass, GdlWeight, LossKind, Reduction};
-use crate::hyperparams::{SegLossParams, SegLossValidParams};
-use crate::target::{PreparedTarget, SegTarget, prepare};
+use crate::hyperparams::{SegLossParams, SegLossValidParams, TargetKind};
+use crate::target::{PreparedTarget, SegTarget, class_map, prepare};
 use crate::{focal, lovasz};
 
 /// A differentiable segmentation loss: logits `[B, C, H, W]` and a target in, a loss tensor out
@@ -70,18 +71,53 @@ impl SegLoss {
     }
 
     /// The loss of `logits` against `target` (prepares the target, then
-    /// [`SegLoss::forward_prepared`]).
+    /// [`SegLoss::forward_prepared`]; a class-index target on the fused path is read directly,
+    /// without a one-hot tensor).
     pub fn forward(&self, logits: Tensor<4>, target: &SegTarget) -> Result<Tensor<1>> {
+        if self.uses_fused(&logits)
+            && self.params.target() == TargetKind::Indices
+            && matches!(target, SegTarget::Indices { .. })
+        {
+            let labels = class_map(&self.params, target, logits.dims())?;
+            let ignore = ignore_sentinel(self.params.ignore_index());
+            return self.forward_fused(logits, HostTarget::Labels { labels, ignore });
+        }
         let prepared = self.prepare(target, &logits)?;
         self.forward_prepared(logits, &prepared)
     }
 
     /// The loss of `logits` against a prepared target.
+    ///
+    /// On the flex backend with f32 or f64 logits, Dice, Jaccard, Tversky, focal Tversky and
+    /// log-Dice (any reduction but [`Reduction::None`]) run fused host kernels (activation,
+    /// counts, loss and its closed-form gradient in two passes over the data) and hand the
+    /// gradient to autodiff through a surrogate; everything else runs on Burn tensor ops
+    /// ([`SegLoss::forward_composite`]). Both compute the same function.
     pub fn forward_prepared(
         &self,
         logits: Tensor<4>,
         target: &PreparedTarget,
     ) -> Result<Tensor<1>> {
+        self.check_dims(&logits, target)?;
+        if self.uses_fused(&logits) {
+            return self.forward_fused(logits, target.host());
+        }
+        self.forward_tensor_ops(logits, target)
+    }
+
+    /// The loss through Burn tensor ops only (the path of every backend other than flex, and
+    /// of the losses the fused kernels do not cover): the same function as
+    /// [`SegLoss::forward_prepared`], for checks and benchmarks of the fused path.
+    pub fn forward_composite(
+        &self,
+        logits: Tensor<4>,
+        target: &PreparedTarget,
+    ) -> Result<Tensor<1>> {
+        self.check_dims(&logits, target)?;
+        self.forward_tensor_ops(logits, target)
+    }
+
+    fn check_dims(&self, logits: &Tensor<4>, target: &PreparedTarget) -> Result<()> {
         if logits.dims() != target.dims {
             return Err(KilnError::shape(
                 "logits",
@@ -90,6 +126,65 @@ impl SegLoss {
             )
             .into());
         }
+        Ok(())
+    }
+
+    /// Whether `logits` take the fused host path: flex device, f32 or f64, a loss and
+    /// reduction the kernels compute.
+    fn uses_fused(&self, logits: &Tensor<4>) -> bool {
+        fused::supports(&self.params)
+            && matches!(logits.dtype(), DType::F32 | DType::F64)
+            && logits.device() == Device::flex()
+    }
+
+    fn forward_fused(&self, logits: Tensor<4>, target: HostTarget<'_>) -> Result<Tensor<1>> {
+        match logits.dtype() {
+            DType::F64 => self.forward_fused_typed::<f64>(logits, target),
+            _ => self.forward_fused_typed::<f32>(logits, target),
+        }
+    }
+
+    /// The fused kernels on the logits' host data; the loss goes back as
+    /// `loss + sum(x * G) - detach(sum(x * G))` (value: the loss; gradient: `G`).
+    fn forward_fused_typed<F: Real + Element>(
+        &self,
+        logits: Tensor<4>,
+        target: HostTarget<'_>,
+    ) -> Result<Tensor<1>> {
+        let dims = logits.dims();
+        let device = logits.device();
+        let want_grad = logits.is_tracked();
+        // The kernels work in place on a host copy of the logits, which then becomes `G`.
+        // The copy is made by a scalar op (one pass into a buffer the copy owns): flex's
+        // `into_data` of a shared tensor copies twice (a copy, then a re-aligned copy), and
+        // the logits stay shared while they are in the graph. Without a gradient, a logits
+        // tensor the caller handed over is used in place.
+        let (mut data, logits) = if want_grad {
+            let copy = logits.clone().detach().mul_scalar(1.0);
+            (copy.into_data(), Some(logits))
+        } else {
+            (logits.detach().mul_scalar(1.0).into_data(), None)
+        };
+        let x = data.as_mut_slice::<F>().map_err(|e| KilnError::Numerical {
+            context: "logits readback".into(),
+            message: format!("{e:?}"),
+        })?;
+        let loss = fused::loss_and_grad(&self.params, dims, x, target, want_grad)?;
+        let value = Tensor::<1>::from_data(
+            TensorData::new(vec![F::from_f64(loss)], [1]),
+            (&device, F::DTYPE),
+        );
+        let Some(logits) = logits else {
+            return Ok(value);
+        };
+        // `x * G` runs in a buffer of its own (G is kept for the backward pass, which then
+        // multiplies the incoming gradient into G in place).
+        let g = Tensor::<4>::from_data(data, (&device, F::DTYPE));
+        let surrogate = (logits * g).sum();
+        Ok(surrogate.clone() - surrogate.detach() + value)
+    }
+
+    fn forward_tensor_ops(&self, logits: Tensor<4>, target: &PreparedTarget) -> Result<Tensor<1>> {
         check_finite(&logits)?;
         let p = self.params();
         match p.kind() {
@@ -306,28 +401,7 @@ impl SegLoss {
         if self.params.reduction() == Reduction::None {
             return Ok(values.reshape([u * k]));
         }
-        let policy = self.params.empty();
-        let weights = match (self.params.class_weights(), self.params.reduction()) {
-            (Some(w), r) if r != Reduction::Global => w.to_vec(),
-            _ => vec![1.0; k],
-        };
-        let mut coef = vec![0.0; u * k];
-        for unit in 0..u {
-            let row = unit * k..(unit + 1) * k;
-            let active: Vec<bool> = empty[row.clone()]
-                .iter()
-                .map(|&e| !(e && policy == EmptyClass::Skip))
-                .collect();
-            let n = active.iter().filter(|a| **a).count();
-            if n == 0 {
-                continue;
-            }
-            for (c, a) in active.iter().enumerate() {
-                if *a {
-                    coef[unit * k + c] = weights[c] / (n as f64 * u as f64);
-                }
-            }
-        }
+        let coef = term_coefficients(&self.params, &empty, u, k);
         let coef = host(&values, coef, [u, k]);
         Ok((values * coef).sum())
     }
@@ -364,6 +438,40 @@ impl SegLoss {
             _ => per_unit.mean(),
         })
     }
+}
+
+/// Weight of each term `[U, K]` (row-major) in the reduced loss: the class weight over
+/// `U` times the number of terms kept in its row (terms of empty targets are dropped under
+/// [`EmptyClass::Skip`]; a row with none left contributes nothing).
+pub(crate) fn term_coefficients(
+    params: &SegLossValidParams,
+    empty: &[bool],
+    u: usize,
+    k: usize,
+) -> Vec<f64> {
+    let policy = params.empty();
+    let weights = match (params.class_weights(), params.reduction()) {
+        (Some(w), r) if r != Reduction::Global => w.to_vec(),
+        _ => vec![1.0; k],
+    };
+    let mut coef = vec![0.0; u * k];
+    for unit in 0..u {
+        let row = unit * k..(unit + 1) * k;
+        let active: Vec<bool> = empty[row]
+            .iter()
+            .map(|&e| !(e && policy == EmptyClass::Skip))
+            .collect();
+        let n = active.iter().filter(|a| **a).count();
+        if n == 0 {
+            continue;
+        }
+        for (c, a) in active.iter().enumerate() {
+            if *a {
+                coef[unit * k + c] = weights.get(c).copied().unwrap_or(1.0) / (n as f64 * u as f64);
+            }
+        }
+    }
+    coef
 }
 
 /// Generalized Dice weights per unit (`[U, K]` row-major): `1/|y|^2`, `1/|y|` or 1; an
@@ -418,5 +526,53 @@ fn check_probabilities(probs: &Tensor<4>) -> Result<()> {
             value: values[index],
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
+
+    #[test]
+    fn the_fused_path_is_taken_exactly_where_it_applies() {
+        let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
+        let x32 = convert::tensor_f32(&[0.0; 8], [1, 2, 2, 2], &dev).unwrap();
+        let x64 = convert::tensor_f64(&[0.0; 8], [1, 2, 2, 2], &dev).unwrap();
+        let plain = device(BackendKind::Flex, Autodiff::Off, Precision::F32).unwrap();
+        let x_plain = convert::tensor_f32(&[0.0; 8], [1, 2, 2, 2], &plain).unwrap();
+        let loss = |p: SegLossParams| SegLoss::new(p.check().unwrap());
+        for kind in [
+            LossKind::Dice,
+            LossKind::Jaccard,
+            LossKind::Tversky {
+                alpha: 0.3,
+                beta: 0.7,
+            },
+            LossKind::FocalTversky {
+                alpha: 0.3,
+                beta: 0.7,
+                gamma: 2.0,
+            },
+            LossKind::LogDice,
+        ] {
+            let l = loss(SegLossParams::new(kind).reduction(Reduction::Batch));
+            assert!(l.uses_fused(&x32) && l.uses_fused(&x64) && l.uses_fused(&x_plain));
+            assert!(!loss(SegLossParams::new(kind).reduction(Reduction::None)).uses_fused(&x32));
+        }
+        for kind in [
+            LossKind::GeneralizedDice {
+                weight: GdlWeight::Square,
+            },
+            LossKind::LovaszSoftmax,
+            LossKind::LovaszHinge,
+            LossKind::Focal { gamma: 2.0 },
+            LossKind::DiceCe {
+                lambda_dice: 1.0,
+                lambda_ce: 1.0,
+            },
+        ] {
+            assert!(!loss(SegLossParams::new(kind)).uses_fused(&x32));
+        }
     }
 }

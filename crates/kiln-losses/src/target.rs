@@ -5,6 +5,7 @@ use kiln_core::burn::tensor::{DType, Device, Tensor, TensorData};
 use kiln_core::{KilnError, convert};
 
 use crate::errors::{LossError, Result};
+use crate::fused::{HostTarget, ignore_sentinel};
 use crate::hyperparams::{SegLossValidParams, TargetKind};
 
 /// A segmentation target as the user has it.
@@ -52,6 +53,9 @@ pub struct PreparedTarget {
     pub(crate) mask: Option<Tensor<4>>,
     /// Host copy of `y`, row-major.
     pub(crate) y_host: Vec<f64>,
+    /// The checked labels `[B, H, W]` of a class-index target and the label that marks an
+    /// ignored pixel (see [`ignore_sentinel`]).
+    pub(crate) labels: Option<(Vec<i64>, i64)>,
     /// Host keep-mask per pixel `[B, H, W]`.
     pub(crate) keep: Vec<bool>,
     /// `|y|_1` per (image, class), row-major `[B, C]`.
@@ -64,6 +68,17 @@ impl PreparedTarget {
     /// `[B, C, H, W]`.
     pub fn dims(&self) -> [usize; 4] {
         self.dims
+    }
+
+    /// The target as the fused kernels read it.
+    pub(crate) fn host(&self) -> HostTarget<'_> {
+        match &self.labels {
+            Some((labels, ignore)) => HostTarget::Labels {
+                labels,
+                ignore: *ignore,
+            },
+            None => HostTarget::Dense(&self.y_host),
+        }
     }
 
     /// `|y|_1` per (image, class), row-major `[B, C]`.
@@ -94,28 +109,16 @@ pub(crate) fn prepare(
     device: &Device,
     dtype: DType,
 ) -> Result<PreparedTarget> {
-    let [b, c, h, w] = dims;
-    if b * c * h * w == 0 {
-        return Err(KilnError::Empty(format!("logits of shape {dims:?}")).into());
-    }
+    let [b, _, h, w] = dims;
+    check_nonempty(dims)?;
     let hw = h * w;
     let configured = params.target();
-    let (y_host, keep) = match (target, configured) {
-        (SegTarget::Indices { labels, shape }, TargetKind::Indices) => {
-            if *shape != [b, h, w] {
-                return Err(KilnError::shape(
-                    "class-index target",
-                    format!("[{b}, {h}, {w}] (logits [B, C, H, W] = {dims:?})"),
-                    format!("{shape:?}"),
-                )
-                .into());
-            }
-            if labels.len() != b * hw {
-                return Err(
-                    KilnError::shape("class-index target values", b * hw, labels.len()).into(),
-                );
-            }
-            one_hot(labels, dims, params.ignore_index())?
+    let (y_host, keep, labels) = match (target, configured) {
+        (SegTarget::Indices { .. }, TargetKind::Indices) => {
+            let labels = class_map(params, target, dims)?;
+            let (y, keep) = one_hot(labels, dims, params.ignore_index());
+            let host = (labels.to_vec(), ignore_sentinel(params.ignore_index()));
+            (y, keep, Some(host))
         }
         (SegTarget::Dense(t), TargetKind::OneHot | TargetKind::Soft) => {
             if t.dims() != dims {
@@ -128,14 +131,9 @@ pub(crate) fn prepare(
             }
             let values = convert::to_vec_f64(t)?;
             check_dense(&values, configured)?;
-            (values, vec![true; b * hw])
+            (values, vec![true; b * hw], None)
         }
-        (given, _) => {
-            return Err(LossError::TargetKindMismatch {
-                configured: configured.name(),
-                given: given.kind_name(),
-            });
-        }
+        (given, _) => return Err(kind_mismatch(configured, given)),
     };
     let data = if dtype == DType::F32 {
         TensorData::new(y_host.iter().map(|&v| v as f32).collect::<Vec<f32>>(), dims)
@@ -157,40 +155,84 @@ pub(crate) fn prepare(
         y,
         mask,
         y_host,
+        labels,
         keep,
         sums,
         dims,
     })
 }
 
-fn one_hot(
-    labels: &[i64],
+fn check_nonempty(dims: [usize; 4]) -> Result<()> {
+    if dims.iter().product::<usize>() == 0 {
+        return Err(KilnError::Empty(format!("logits of shape {dims:?}")).into());
+    }
+    Ok(())
+}
+
+fn kind_mismatch(configured: TargetKind, given: &SegTarget) -> LossError {
+    LossError::TargetKindMismatch {
+        configured: configured.name(),
+        given: given.kind_name(),
+    }
+}
+
+/// Checks a class-index `target` against the logits' `dims` (shape, every label a class or
+/// the ignore index) and returns its labels, row-major `[B, H, W]` (the fused path reads them
+/// directly instead of a one-hot tensor).
+pub(crate) fn class_map<'a>(
+    params: &SegLossValidParams,
+    target: &'a SegTarget,
     dims: [usize; 4],
-    ignore_index: Option<i64>,
-) -> Result<(Vec<f64>, Vec<bool>)> {
+) -> Result<&'a [i64]> {
+    let [b, c, h, w] = dims;
+    check_nonempty(dims)?;
+    let (labels, shape) = match (target, params.target()) {
+        (SegTarget::Indices { labels, shape }, TargetKind::Indices) => (labels, shape),
+        (given, configured) => return Err(kind_mismatch(configured, given)),
+    };
+    if *shape != [b, h, w] {
+        return Err(KilnError::shape(
+            "class-index target",
+            format!("[{b}, {h}, {w}] (logits [B, C, H, W] = {dims:?})"),
+            format!("{shape:?}"),
+        )
+        .into());
+    }
+    if labels.len() != b * h * w {
+        return Err(KilnError::shape("class-index target values", b * h * w, labels.len()).into());
+    }
+    let ignore_index = params.ignore_index();
+    let classes = i64::try_from(c).unwrap_or(i64::MAX);
+    let bad = |&v: &i64| !((0..classes).contains(&v) || Some(v) == ignore_index);
+    // One branch-free pass for the common all-valid case; the position only on failure.
+    if labels.iter().fold(false, |any, v| any | bad(v)) {
+        let index = labels.iter().position(bad).unwrap_or_default();
+        return Err(LossError::TargetOutOfRange {
+            index,
+            value: labels[index],
+            classes: c,
+            ignore_index,
+        });
+    }
+    Ok(labels)
+}
+
+/// One-hot `[B, C, H, W]` and keep-mask `[B, H, W]` of a checked class map.
+fn one_hot(labels: &[i64], dims: [usize; 4], ignore_index: Option<i64>) -> (Vec<f64>, Vec<bool>) {
     let [b, c, h, w] = dims;
     let hw = h * w;
     let mut y = vec![0.0; b * c * hw];
     let mut keep = vec![true; b * hw];
-    for (index, &value) in labels.iter().enumerate() {
-        if Some(value) == ignore_index {
-            keep[index] = false;
-            continue;
+    for (index, &label) in labels.iter().enumerate() {
+        match usize::try_from(label) {
+            Ok(class) if Some(label) != ignore_index && class < c => {
+                let (image, pixel) = (index / hw, index % hw);
+                y[(image * c + class) * hw + pixel] = 1.0;
+            }
+            _ => keep[index] = false,
         }
-        let class =
-            usize::try_from(value)
-                .ok()
-                .filter(|&k| k < c)
-                .ok_or(LossError::TargetOutOfRange {
-                    index,
-                    value,
-                    classes: c,
-                    ignore_index,
-                })?;
-        let (image, pixel) = (index / hw, index % hw);
-        y[(image * c + class) * hw + pixel] = 1.0;
     }
-    Ok((y, keep))
+    (y, keep)
 }
 
 fn check_dense(values: &[f64], kind: TargetKind) -> Result<()> {
