@@ -32,6 +32,7 @@ def timed(fn, before, warmup, reps):
         times.append((time.perf_counter() - t) * 1e3)
     times.sort()
     return {
+        "mean": statistics.fmean(times),
         "median": statistics.median(times),
         "min": times[0],
         "p10": times[len(times) // 10],
@@ -72,7 +73,8 @@ def main():
     for name, s in out.items():
         print(
             f"torch {torch.__version__} threads={a.threads} {name}: median {s['median']:.3f} ms "
-            f"(min {s['min']:.3f}, p10 {s['p10']:.3f}, p90 {s['p90']:.3f}; {a.reps} reps)"
+            f"(min {s['min']:.3f}, p10 {s['p10']:.3f}, p90 {s['p90']:.3f}, mean {s['mean']:.3f}; "
+            f"{a.reps} reps)"
         )
 
 

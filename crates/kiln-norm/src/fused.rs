@@ -345,6 +345,16 @@ fn backward_block_avx2(
     backward_block::<Fused>(xs, dys, dxs, spatial, gamma, stat, partial)
 }
 
+/// Inputs smaller than this many values are normalized on the calling thread.
+const PARALLEL_FROM: usize = 1 << 15;
+
+/// Whether to stay on the calling thread: with one rayon thread (handing the work to the pool
+/// would only add a wake-up per call, which under load costs more than the kernel) or a small
+/// input.
+fn sequential(n: usize) -> bool {
+    n < PARALLEL_FROM || rayon::current_num_threads() <= 1
+}
+
 /// Which compiled variant of the block kernels runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Isa {
@@ -449,25 +459,36 @@ fn forward_with(
     let eps = params.epsilon();
     let mut mean = vec![0.0f32; shape.batch * groups];
     let mut rstd = vec![0.0f32; shape.batch * groups];
-    let stats = mean.par_iter_mut().zip(rstd.par_iter_mut());
-    let run = |i: usize, io: Io<'_>, (m, r): (&mut f32, &mut f32)| {
+    let run = |(i, io, (m, r)): (usize, Io<'_>, (&mut f32, &mut f32))| {
         let g0 = (i % groups) * cg;
         let affine = (&gamma[g0..g0 + cg], &beta[g0..g0 + cg]);
         let stat = isa.forward_block(io, shape.spatial, affine, eps);
         (*m, *r) = (stat.mean, stat.rstd);
     };
-    match io {
-        Io::Split(x, y) => x
+    // The same chains, on the calling thread or on rayon's pool.
+    match (io, sequential(n)) {
+        (Io::Split(x, y), true) => x
+            .chunks(block)
+            .zip(y.chunks_mut(block))
+            .zip(mean.iter_mut().zip(rstd.iter_mut()))
+            .enumerate()
+            .for_each(|(i, ((xs, ys), st))| run((i, Io::Split(xs, ys), st))),
+        (Io::Split(x, y), false) => x
             .par_chunks(block)
             .zip(y.par_chunks_mut(block))
-            .zip(stats)
+            .zip(mean.par_iter_mut().zip(rstd.par_iter_mut()))
             .enumerate()
-            .for_each(|(i, ((xs, ys), st))| run(i, Io::Split(xs, ys), st)),
-        Io::InPlace(xy) => xy
+            .for_each(|(i, ((xs, ys), st))| run((i, Io::Split(xs, ys), st))),
+        (Io::InPlace(xy), true) => xy
+            .chunks_mut(block)
+            .zip(mean.iter_mut().zip(rstd.iter_mut()))
+            .enumerate()
+            .for_each(|(i, (buf, st))| run((i, Io::InPlace(buf), st))),
+        (Io::InPlace(xy), false) => xy
             .par_chunks_mut(block)
-            .zip(stats)
+            .zip(mean.par_iter_mut().zip(rstd.par_iter_mut()))
             .enumerate()
-            .for_each(|(i, (buf, st))| run(i, Io::InPlace(buf), st)),
+            .for_each(|(i, (buf, st))| run((i, Io::InPlace(buf), st))),
     }
     Ok(GnSaved { mean, rstd })
 }
@@ -515,25 +536,38 @@ fn backward_with(
     let block = cg * shape.spatial;
     // Per (sample, channel): this sample's (dgamma, dbeta) contribution.
     let mut partial = vec![(0.0f64, 0.0f64); shape.batch * c];
-    x.par_chunks(block)
-        .zip(dy.par_chunks(block))
-        .zip(dx.par_chunks_mut(block))
-        .zip(partial.par_chunks_mut(cg))
-        .enumerate()
-        .for_each(|(i, (((xs, dys), dxs), part))| {
-            let g0 = (i % groups) * cg;
-            let stat = Stat {
-                mean: saved.mean[i],
-                rstd: saved.rstd[i],
-            };
-            isa.backward_block(
-                (xs, dys, dxs),
-                shape.spatial,
-                &gamma[g0..g0 + cg],
-                stat,
-                part,
-            );
-        });
+    let run = |(i, (((xs, dys), dxs), part)): (
+        usize,
+        (((&[f32], &[f32]), &mut [f32]), &mut [(f64, f64)]),
+    )| {
+        let g0 = (i % groups) * cg;
+        let stat = Stat {
+            mean: saved.mean[i],
+            rstd: saved.rstd[i],
+        };
+        isa.backward_block(
+            (xs, dys, dxs),
+            shape.spatial,
+            &gamma[g0..g0 + cg],
+            stat,
+            part,
+        );
+    };
+    if sequential(n) {
+        x.chunks(block)
+            .zip(dy.chunks(block))
+            .zip(dx.chunks_mut(block))
+            .zip(partial.chunks_mut(cg))
+            .enumerate()
+            .for_each(run);
+    } else {
+        x.par_chunks(block)
+            .zip(dy.par_chunks(block))
+            .zip(dx.par_chunks_mut(block))
+            .zip(partial.par_chunks_mut(cg))
+            .enumerate()
+            .for_each(run);
+    }
     let mut dgamma = vec![0.0f64; c];
     let mut dbeta = vec![0.0f64; c];
     for sample in partial.chunks_exact(c) {
