@@ -1,12 +1,18 @@
-//! A fused GroupNorm forward and backward in plain Rust over `f32` slices (f64 accumulation),
-//! parallel over (sample, group) with rayon: two passes over the data forward, two backward,
-//! where Burn's composite records a dozen tensor ops.
+//! A fused GroupNorm forward and backward in plain Rust over `f32` slices, parallel over
+//! (sample, group) blocks with rayon (on the calling thread when rayon has one thread or the
+//! input is small), where Burn's composite records a dozen tensor ops.
 //!
-//! These are host functions: a custom autodiff op in Burn 0.22 needs Burn's `extension`
-//! feature (not in kiln's workspace feature line), and the tensor round trip of
-//! [`crate::GroupNorm::forward_fused`] costs more than the kernel saves, so
-//! [`crate::GroupNorm::forward`] keeps Burn's composite for training and inference on every
-//! backend; the README's bench has the numbers.
+//! Per block: forward = one pass over memory for the shifted moments, one pass over the
+//! cache-resident block writing the output; backward = one pass for the per-channel sums, one
+//! writing `dx`; the next block is prefetched meanwhile. Sums run in f32 lanes flushed into
+//! f64. The inner loops exist twice: AVX2 + FMA intrinsics (`fused/avx2.rs`), chosen at run
+//! time with `is_x86_feature_detected!` (the build has no target-cpu flags), and a portable
+//! version for every other CPU.
+//!
+//! Training through tensors keeps Burn's composite: a custom autodiff op in Burn 0.22 needs
+//! Burn's `extension` feature, which kiln does not enable. Inference on flex
+//! ([`crate::GroupNorm::forward`] with autodiff off, f32) runs [`forward_in_place`] on the
+//! input tensor's own buffer. The README's Speed section has the numbers.
 
 use kiln_core::KilnError;
 use rayon::prelude::*;
@@ -67,123 +73,148 @@ fn check(
     Ok(())
 }
 
-/// f32 accumulator lanes of the reductions: 32 = four 8-wide AVX registers (eight SSE ones),
-/// enough independent sums to hide the add latency; the compiler vectorizes the lane loops.
-const L: usize = 32;
-/// Elements summed in f32 lanes before the lane sums are flushed into f64 (128 per lane), so
-/// the rounding error does not grow with the spatial size.
-const FLUSH: usize = 128 * L;
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+/// Values summed in f32 lanes before the lane sums are flushed into f64 (128 per lane of the
+/// 32), so the rounding error does not grow with the spatial size.
+const FLUSH: usize = 4096;
 
 /// f32 values in a 64-byte cache line.
 const LINE: usize = 16;
 
-/// Asks the CPU to start loading the cache line at `p`. The passes that run over a block
-/// already in cache call it for the same offset one block ahead (input and output lines), so
-/// the next block's memory traffic overlaps this block's arithmetic instead of starting cold
-/// (measured here: fwd+bwd 2.5-2.8 ms without, 1.6-1.9 ms with, at load ~2).
+/// Asks the CPU to start loading the cache line at `p` into L2. The passes that run over a
+/// block already in cache call it for the same offset one block ahead (input and output
+/// lines), so the next block's memory traffic overlaps this block's arithmetic instead of
+/// starting cold. Into L2, not L1: the next block's lines would evict the current block's
+/// from L1 (measured here, 1 thread: fwd+bwd ~2.3 ms without prefetch, ~1.95 ms into L1,
+/// ~1.65 ms into L2).
 #[inline(always)]
 fn prefetch(p: *const f32) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint: it never dereferences `p` and never faults, whatever
     // the address (past the last block it is simply dropped).
     unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(p.cast());
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T1>(p.cast());
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }
 
-/// How `a * b + c` is evaluated: a fused multiply-add where the CPU has one, else two
-/// roundings (`f32::mul_add` without the `fma` feature would be a slow libm call).
-trait MulAdd {
-    fn mul_add(a: f32, b: f32, c: f32) -> f32;
+/// The inner loops of the block kernels, in one implementation per instruction set.
+trait Kernels {
+    /// `(sum(x - m), sum((x - m)^2))`.
+    fn centred_sums(x: &[f32], m: f32) -> (f64, f64);
+    /// `(sum(dy), sum(dy * (x - m)))`.
+    fn grad_sums(dy: &[f32], x: &[f32], m: f32) -> (f64, f64);
+    /// `y = (x - m) * a + b`, prefetching `ahead` values on.
+    fn affine(x: &[f32], y: &mut [f32], mab: (f32, f32, f32), ahead: usize);
+    /// `xy = (xy - m) * a + b`, prefetching `ahead` values on.
+    fn affine_in_place(xy: &mut [f32], mab: (f32, f32, f32), ahead: usize);
+    /// `dx = p * dy + q * (x - m) + r`, prefetching `ahead` values on.
+    fn dx(io: (&[f32], &[f32], &mut [f32]), pqrm: (f32, f32, f32, f32), ahead: usize);
 }
 
-/// Portable arithmetic (any CPU).
-struct Separate;
-impl MulAdd for Separate {
-    #[inline(always)]
-    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
-        a * b + c
+/// Any CPU: 32 f32 lanes the compiler may vectorize for the baseline instruction set, plain
+/// element-wise loops.
+struct Portable;
+
+/// Lanes of [`Portable`]'s reductions.
+const L: usize = 32;
+
+impl Kernels for Portable {
+    fn centred_sums(x: &[f32], m: f32) -> (f64, f64) {
+        let (mut t1, mut t2) = (0.0f64, 0.0f64);
+        for part in x.chunks(FLUSH) {
+            let (chunks, rest) = part.as_chunks::<L>();
+            let (mut s1, mut s2) = ([0.0f32; L], [0.0f32; L]);
+            for c in chunks {
+                for k in 0..L {
+                    let d = c[k] - m;
+                    s1[k] += d;
+                    s2[k] += d * d;
+                }
+            }
+            for &v in rest {
+                let d = (v - m) as f64;
+                t1 += d;
+                t2 += d * d;
+            }
+            t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
+            t2 += s2.iter().map(|&v| v as f64).sum::<f64>();
+        }
+        (t1, t2)
+    }
+
+    fn grad_sums(dy: &[f32], x: &[f32], m: f32) -> (f64, f64) {
+        let (mut t1, mut t2) = (0.0f64, 0.0f64);
+        for (pd, px) in dy.chunks(FLUSH).zip(x.chunks(FLUSH)) {
+            let (cd, rd) = pd.as_chunks::<L>();
+            let (cx, rx) = px.as_chunks::<L>();
+            let (mut s1, mut s2) = ([0.0f32; L], [0.0f32; L]);
+            for (d, v) in cd.iter().zip(cx) {
+                for k in 0..L {
+                    s1[k] += d[k];
+                    s2[k] += d[k] * (v[k] - m);
+                }
+            }
+            for (&d, &v) in rd.iter().zip(rx) {
+                t1 += d as f64;
+                t2 += d as f64 * (v - m) as f64;
+            }
+            t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
+            t2 += s2.iter().map(|&v| v as f64).sum::<f64>();
+        }
+        (t1, t2)
+    }
+
+    fn affine(x: &[f32], y: &mut [f32], (m, a, b): (f32, f32, f32), _ahead: usize) {
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - m) * a + b;
+        }
+    }
+
+    fn affine_in_place(xy: &mut [f32], (m, a, b): (f32, f32, f32), _ahead: usize) {
+        for o in xy {
+            *o = (*o - m) * a + b;
+        }
+    }
+
+    fn dx(
+        (x, dy, dx): (&[f32], &[f32], &mut [f32]),
+        (p, q, r, m): (f32, f32, f32, f32),
+        _ahead: usize,
+    ) {
+        for ((o, &d), &v) in dx.iter_mut().zip(dy).zip(x) {
+            *o = p * d + (q * (v - m) + r);
+        }
     }
 }
 
-/// Fused multiply-add, only inside functions compiled with the `fma` target feature.
+/// AVX2 + FMA intrinsics (`fused/avx2.rs`).
 #[cfg(target_arch = "x86_64")]
-struct Fused;
+struct Avx2;
+
+// SAFETY (every call below): `Avx2` kernels are only reached through `Isa::Avx2Fma`, which
+// `Isa::detect` makes only after the CPU reported avx2 and fma.
 #[cfg(target_arch = "x86_64")]
-impl MulAdd for Fused {
-    #[inline(always)]
-    fn mul_add(a: f32, b: f32, c: f32) -> f32 {
-        a.mul_add(b, c)
+impl Kernels for Avx2 {
+    fn centred_sums(x: &[f32], m: f32) -> (f64, f64) {
+        unsafe { avx2::centred_sums(x, m) }
     }
-}
-
-/// `sum(x)`.
-#[inline(always)]
-fn sum(x: &[f32]) -> f64 {
-    let mut total = 0.0f64;
-    for part in x.chunks(FLUSH) {
-        let (chunks, rest) = part.as_chunks::<L>();
-        let mut acc = [0.0f32; L];
-        for c in chunks {
-            for k in 0..L {
-                acc[k] += c[k];
-            }
-        }
-        total += acc.iter().chain(rest).map(|&v| v as f64).sum::<f64>();
+    fn grad_sums(dy: &[f32], x: &[f32], m: f32) -> (f64, f64) {
+        unsafe { avx2::grad_sums(dy, x, m) }
     }
-    total
-}
-
-/// `(sum(x - m), sum((x - m)^2))`: the second pass of the corrected two-pass variance.
-#[inline(always)]
-fn centred_sums<A: MulAdd>(x: &[f32], m: f32) -> (f64, f64) {
-    let (mut t1, mut t2) = (0.0f64, 0.0f64);
-    for part in x.chunks(FLUSH) {
-        let (chunks, rest) = part.as_chunks::<L>();
-        let (mut s1, mut s2) = ([0.0f32; L], [0.0f32; L]);
-        for c in chunks {
-            for k in 0..L {
-                let d = c[k] - m;
-                s1[k] += d;
-                s2[k] = A::mul_add(d, d, s2[k]);
-            }
-        }
-        for &v in rest {
-            let d = (v - m) as f64;
-            t1 += d;
-            t2 += d * d;
-        }
-        t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
-        t2 += s2.iter().map(|&v| v as f64).sum::<f64>();
+    fn affine(x: &[f32], y: &mut [f32], mab: (f32, f32, f32), ahead: usize) {
+        unsafe { avx2::affine(x, y, mab, ahead) }
     }
-    (t1, t2)
-}
-
-/// `(sum(dy), sum(dy * (x - m)))`, centred so a large mean does not cancel.
-#[inline(always)]
-fn grad_sums<A: MulAdd>(dy: &[f32], x: &[f32], m: f32) -> (f64, f64) {
-    let (mut t1, mut t2) = (0.0f64, 0.0f64);
-    for (pd, px) in dy.chunks(FLUSH).zip(x.chunks(FLUSH)) {
-        let (cd, rd) = pd.as_chunks::<L>();
-        let (cx, rx) = px.as_chunks::<L>();
-        let (mut s1, mut s2) = ([0.0f32; L], [0.0f32; L]);
-        for (d, v) in cd.iter().zip(cx) {
-            for k in 0..L {
-                s1[k] += d[k];
-                s2[k] = A::mul_add(d[k], v[k] - m, s2[k]);
-            }
-        }
-        for (&d, &v) in rd.iter().zip(rx) {
-            t1 += d as f64;
-            t2 += d as f64 * (v - m) as f64;
-        }
-        t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
-        t2 += s2.iter().map(|&v| v as f64).sum::<f64>();
+    fn affine_in_place(xy: &mut [f32], mab: (f32, f32, f32), ahead: usize) {
+        unsafe { avx2::affine_in_place(xy, mab, ahead) }
     }
-    (t1, t2)
+    fn dx(io: (&[f32], &[f32], &mut [f32]), pqrm: (f32, f32, f32, f32), ahead: usize) {
+        unsafe { avx2::dx(io, pqrm, ahead) }
+    }
 }
 
 /// Mean and `1 / sqrt(var + eps)` of one (sample, group) block.
@@ -202,70 +233,60 @@ enum Io<'a> {
 }
 
 /// Mean (rounded to f32, as the output pass uses it) and f64 `1 / sqrt(var + eps)` of one
-/// (sample, group) block: a sum from memory, then the centred sums over the block while it is
-/// still in cache (2 x 3136 f32 = 25 KB for the bench's shape). The variance is the corrected
-/// two-pass one, `(sum d^2 - (sum d)^2 / n) / n` with `d = x - mean0`, so it does not cancel
-/// for inputs whose mean is large against their spread.
+/// (sample, group) block, in one pass over memory: the sums of `d = x - shift` and `d^2` with
+/// the block's first value as the shift, `var = (sum d^2 - (sum d)^2 / n) / n`, so a large
+/// mean does not cancel (the naive `E[x^2] - E[x]^2` in f32 loses every digit for mean 1e4,
+/// std 1). When the shift lies far from the mean, a second pass over the cache-resident block
+/// (2 x 3136 f32 = 25 KB for the bench's shape) sums around the mean instead (the corrected
+/// two-pass algorithm).
 #[inline(always)]
-fn block_moments<A: MulAdd>(xs: &[f32], eps: f64) -> (f32, f64) {
+fn block_moments<K: Kernels>(xs: &[f32], eps: f64) -> (f32, f64) {
     let n = xs.len() as f64;
-    let m0 = (sum(xs) / n) as f32;
-    let (d1, d2) = centred_sums::<A>(xs, m0);
-    let mean = m0 as f64 + d1 / n;
-    let var = ((d2 - d1 * d1 / n) / n).max(0.0);
-    (mean as f32, 1.0 / (var + eps).sqrt())
+    let shift = xs.first().copied().unwrap_or(0.0);
+    let (d1, d2) = K::centred_sums(xs, shift);
+    let (mut m, mut var) = (shift as f64 + d1 / n, ((d2 - d1 * d1 / n) / n).max(0.0));
+    // The shifted sums' rounding error is amplified by 1 + (mean - shift)^2 / var; past 5
+    // (shift more than two standard deviations from the mean), sum again around the mean,
+    // over the block while it is in cache.
+    if (d1 / n) * (d1 / n) > 4.0 * var {
+        let mf = m as f32;
+        let (d1, d2) = K::centred_sums(xs, mf);
+        (m, var) = (mf as f64 + d1 / n, ((d2 - d1 * d1 / n) / n).max(0.0));
+    }
+    (m as f32, 1.0 / (var + eps).sqrt())
 }
 
 /// Forward of one (sample, group) block of `gamma.len()` channels x `spatial` values: the
 /// moments, then `y = (x - mean) * rstd * gamma + beta` per channel over the cache-resident
 /// block.
-#[inline(always)]
-fn forward_block<A: MulAdd>(
+fn forward_block<K: Kernels>(
     io: Io<'_>,
     spatial: usize,
     (gamma, beta): (&[f32], &[f32]),
     eps: f64,
 ) -> Stat {
-    let (m, rstd) = block_moments::<A>(
+    let (m, rstd) = block_moments::<K>(
         match &io {
             Io::Split(xs, _) => xs,
             Io::InPlace(buf) => buf,
         },
         eps,
     );
-    let scales = gamma.iter().map(|&g| (rstd * g as f64) as f32).zip(beta);
+    let scales = gamma
+        .iter()
+        .zip(beta)
+        .map(|(&g, &b)| (m, (rstd * g as f64) as f32, b));
     match io {
         Io::Split(xs, ys) => {
-            let ahead = xs.len();
             let channels = xs.chunks_exact(spatial).zip(ys.chunks_exact_mut(spatial));
-            for ((xc, yc), (a, &b)) in channels.zip(scales) {
-                let (yl, yr) = yc.as_chunks_mut::<LINE>();
-                let (xl, xr) = xc.as_chunks::<LINE>();
-                for (yv, xv) in yl.iter_mut().zip(xl) {
-                    prefetch(xv.as_ptr().wrapping_add(ahead));
-                    prefetch(yv.as_ptr().wrapping_add(ahead));
-                    for k in 0..LINE {
-                        yv[k] = A::mul_add(xv[k] - m, a, b);
-                    }
-                }
-                for (yv, &xv) in yr.iter_mut().zip(xr) {
-                    *yv = A::mul_add(xv - m, a, b);
-                }
+            for ((xc, yc), mab) in channels.zip(scales) {
+                K::affine(xc, yc, mab, xs.len());
             }
         }
         Io::InPlace(buf) => {
             let ahead = buf.len();
-            for (yc, (a, &b)) in buf.chunks_exact_mut(spatial).zip(scales) {
-                let (yl, yr) = yc.as_chunks_mut::<LINE>();
-                for yv in yl {
-                    prefetch(yv.as_ptr().wrapping_add(ahead));
-                    for v in yv.iter_mut() {
-                        *v = A::mul_add(*v - m, a, b);
-                    }
-                }
-                for v in yr {
-                    *v = A::mul_add(*v - m, a, b);
-                }
+            for (yc, mab) in buf.chunks_exact_mut(spatial).zip(scales) {
+                K::affine_in_place(yc, mab, ahead);
             }
         }
     }
@@ -278,11 +299,8 @@ fn forward_block<A: MulAdd>(
 /// Backward of one (sample, group) block: per channel `sum(dy)` and `sum(dy * (x - mean))`
 /// (written to `partial` as the block's `(dgamma, dbeta)` contributions), then
 /// `dx = gamma * rstd * dy + q * (x - mean) + r` over the cache-resident block.
-#[inline(always)]
-fn backward_block<A: MulAdd>(
-    xs: &[f32],
-    dys: &[f32],
-    dxs: &mut [f32],
+fn backward_block<K: Kernels>(
+    (xs, dys, dxs): (&[f32], &[f32], &mut [f32]),
     spatial: usize,
     gamma: &[f32],
     stat: Stat,
@@ -292,7 +310,7 @@ fn backward_block<A: MulAdd>(
     let (mut s1, mut s2) = (0.0f64, 0.0f64);
     let channels = xs.chunks_exact(spatial).zip(dys.chunks_exact(spatial));
     for ((xc, dc), (p, &g)) in channels.zip(partial.iter_mut().zip(gamma)) {
-        let (db, dxhat) = grad_sums::<A>(dc, xc, stat.mean);
+        let (db, dxhat) = K::grad_sums(dc, xc, stat.mean);
         s1 += g as f64 * db;
         s2 += g as f64 * dxhat;
         *p = (dxhat * r64, db);
@@ -301,48 +319,11 @@ fn backward_block<A: MulAdd>(
     let n = xs.len() as f64;
     let q = (-r64 * r64 * r64 * s2 / n) as f32;
     let r = (-r64 * s1 / n) as f32;
-    let ahead = xs.len();
-    let m = stat.mean;
     let channels = xs.chunks_exact(spatial).zip(dys.chunks_exact(spatial));
     for (((xc, dc), dxc), &g) in channels.zip(dxs.chunks_exact_mut(spatial)).zip(gamma) {
         let p = (g as f64 * r64) as f32;
-        let (ol, or) = dxc.as_chunks_mut::<LINE>();
-        let (dl, dr) = dc.as_chunks::<LINE>();
-        let (xl, xr) = xc.as_chunks::<LINE>();
-        for ((o, d), v) in ol.iter_mut().zip(dl).zip(xl) {
-            prefetch(v.as_ptr().wrapping_add(ahead));
-            prefetch(d.as_ptr().wrapping_add(ahead));
-            prefetch(o.as_ptr().wrapping_add(ahead));
-            for k in 0..LINE {
-                o[k] = A::mul_add(p, d[k], A::mul_add(q, v[k] - m, r));
-            }
-        }
-        for ((o, &dv), &xv) in or.iter_mut().zip(dr).zip(xr) {
-            *o = A::mul_add(p, dv, A::mul_add(q, xv - m, r));
-        }
+        K::dx((xc, dc, dxc), (p, q, r, stat.mean), xs.len());
     }
-}
-
-/// The block kernels compiled for AVX2 + FMA (chosen at run time; the build has no
-/// target-cpu flags).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn forward_block_avx2(io: Io<'_>, spatial: usize, affine: (&[f32], &[f32]), eps: f64) -> Stat {
-    forward_block::<Fused>(io, spatial, affine, eps)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn backward_block_avx2(
-    xs: &[f32],
-    dys: &[f32],
-    dxs: &mut [f32],
-    spatial: usize,
-    gamma: &[f32],
-    stat: Stat,
-    partial: &mut [(f64, f64)],
-) {
-    backward_block::<Fused>(xs, dys, dxs, spatial, gamma, stat, partial)
 }
 
 /// Inputs smaller than this many values are normalized on the calling thread.
@@ -377,30 +358,24 @@ impl Isa {
 
     fn forward_block(self, io: Io<'_>, spatial: usize, affine: (&[f32], &[f32]), eps: f64) -> Stat {
         match self {
-            Isa::Portable => forward_block::<Separate>(io, spatial, affine, eps),
-            // SAFETY: `Avx2Fma` is only made by `detect` after the CPU reported avx2 and fma.
+            Isa::Portable => forward_block::<Portable>(io, spatial, affine, eps),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => unsafe { forward_block_avx2(io, spatial, affine, eps) },
+            Isa::Avx2Fma => forward_block::<Avx2>(io, spatial, affine, eps),
         }
     }
 
     fn backward_block(
         self,
-        (xs, dys, dxs): (&[f32], &[f32], &mut [f32]),
+        io: (&[f32], &[f32], &mut [f32]),
         spatial: usize,
         gamma: &[f32],
         stat: Stat,
         partial: &mut [(f64, f64)],
     ) {
         match self {
-            Isa::Portable => {
-                backward_block::<Separate>(xs, dys, dxs, spatial, gamma, stat, partial)
-            }
-            // SAFETY: `Avx2Fma` is only made by `detect` after the CPU reported avx2 and fma.
+            Isa::Portable => backward_block::<Portable>(io, spatial, gamma, stat, partial),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => unsafe {
-                backward_block_avx2(xs, dys, dxs, spatial, gamma, stat, partial)
-            },
+            Isa::Avx2Fma => backward_block::<Avx2>(io, spatial, gamma, stat, partial),
         }
     }
 }
