@@ -80,7 +80,8 @@ mod avx2;
 /// 32), so the rounding error does not grow with the spatial size.
 const FLUSH: usize = 4096;
 
-/// f32 values in a 64-byte cache line.
+/// f32 values in a 64-byte cache line (the AVX2 loops' unit).
+#[cfg(target_arch = "x86_64")]
 const LINE: usize = 16;
 
 /// Asks the CPU to start loading the cache line at `p` into L2. The passes that run over a
@@ -468,6 +469,12 @@ fn forward_with(
     Ok(GnSaved { mean, rstd })
 }
 
+/// One block of the backward pass: `((x, dy), dx)` and its `(dgamma, dbeta)` partials.
+type BackwardItem<'a> = (
+    ((&'a [f32], &'a [f32]), &'a mut [f32]),
+    &'a mut [(f64, f64)],
+);
+
 /// GroupNorm backward from the upstream gradient `dy`: writes the input gradient into `dx`
 /// (a buffer the caller may reuse across steps) and returns the parameter gradients.
 pub fn backward(
@@ -511,10 +518,7 @@ fn backward_with(
     let block = cg * shape.spatial;
     // Per (sample, channel): this sample's (dgamma, dbeta) contribution.
     let mut partial = vec![(0.0f64, 0.0f64); shape.batch * c];
-    let run = |(i, (((xs, dys), dxs), part)): (
-        usize,
-        (((&[f32], &[f32]), &mut [f32]), &mut [(f64, f64)]),
-    )| {
+    let run = |(i, (((xs, dys), dxs), part)): (usize, BackwardItem<'_>)| {
         let g0 = (i % groups) * cg;
         let stat = Stat {
             mean: saved.mean[i],

@@ -132,7 +132,7 @@ impl GroupNorm {
     /// inference.
     ///
     /// On flex with autodiff off and an f32 input this is kiln's fused kernel
-    /// ([`GroupNorm::forward_fused`], ~20x faster than Burn's composite there: README, Speed);
+    /// ([`GroupNorm::forward_fused`], ~10x faster than Burn's composite there: README, Speed);
     /// everywhere else (autodiff on, other backends, other dtypes) it is Burn's composite, which
     /// records the graph for training. Wiring the fused kernel into autodiff would need Burn's
     /// `extension` feature, which kiln does not enable.
