@@ -1,13 +1,15 @@
 //! GroupNorm(32, 64) forward + backward on [8, 64, 56, 56] f32: Burn's composite on flex (what
-//! `kiln_norm::GroupNorm` runs) vs kiln's fused plain-Rust kernels. PyTorch's side:
+//! `kiln_norm::GroupNorm` trains with) vs kiln's fused plain-Rust kernels on slices (input,
+//! output and `dx` buffers reused), plus inference through tensors (Burn's composite vs
+//! `GroupNorm::forward`, which is the fused kernel on flex without autodiff). PyTorch's side:
 //! `benches/torch_groupnorm_bench.py`, same input and options.
 //!
 //! ```sh
 //! RAYON_NUM_THREADS=1 cargo bench --profile dev -p kiln-norm --bench norm -- --warm-up-time 1 --measurement-time 3
 //! ```
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use kiln_core::burn::tensor::Tensor;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use kiln_core::burn::tensor::{DType, Tensor, TensorData};
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_norm::fused::{GnShape, backward, forward};
 use kiln_norm::{GroupNorm, GroupNormParams};
@@ -61,22 +63,31 @@ fn bench(c: &mut Criterion) {
                 .len()
         })
     });
+    // Inference through tensors on flex without autodiff, input moved in (a fresh tensor per
+    // iteration, made outside the timing, as a layer receives its predecessor's output), the
+    // output tensor returned (flex is eager; criterion drops it outside the timing).
     let plain = ad.clone().without_autodiff();
     let gn_plain = GroupNorm::new(&params, &plain);
-    let xp = convert::tensor_f32(&x, SHAPE, &plain).unwrap();
-    group.bench_function("burn_composite_fwd_inference", |b| {
-        b.iter(|| {
-            convert::to_vec_f32(&gn_plain.forward(xp.clone()).unwrap())
-                .unwrap()
-                .len()
-        })
+    let burn_gn = gn_plain.clone().into_burn();
+    let fresh = || Tensor::<4>::from_data(TensorData::new(x.clone(), SHAPE), (&plain, DType::F32));
+    group.bench_function("burn_composite_fwd_inference_tensor", |b| {
+        b.iter_batched(fresh, |t| burn_gn.forward(t), BatchSize::LargeInput)
     });
-    group.bench_function("kiln_forward_fused_inference_tensor_in_out", |b| {
-        b.iter(|| {
-            convert::to_vec_f32(&gn_plain.forward_fused(xp.clone()).unwrap())
-                .unwrap()
-                .len()
-        })
+    group.bench_function("kiln_forward_inference_tensor", |b| {
+        b.iter_batched(
+            fresh,
+            |t| gn_plain.forward(t).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    // The input still shared by the caller: neither side may overwrite it (kiln's path copies
+    // it on write first).
+    let shared = fresh();
+    group.bench_function("burn_composite_fwd_inference_tensor_shared_input", |b| {
+        b.iter(|| burn_gn.forward(shared.clone()))
+    });
+    group.bench_function("kiln_forward_inference_tensor_shared_input", |b| {
+        b.iter(|| gn_plain.forward(shared.clone()).unwrap())
     });
     group.bench_function("kiln_fused_fwd", |b| {
         b.iter(|| {

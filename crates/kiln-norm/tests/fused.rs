@@ -1,7 +1,7 @@
 //! The fused GroupNorm kernels agree with Burn's composite (f32) and refuse bad shapes.
 
 use kiln_core::burn::tensor::{DType, Tensor};
-use kiln_core::convert::{tensor_f32, to_vec_f32};
+use kiln_core::convert::{tensor_f32, tensor_f64, to_vec_f32};
 use kiln_core::{Autodiff, BackendKind, Precision, device};
 use kiln_norm::fused::{GnShape, backward, forward};
 use kiln_norm::{GroupNorm, GroupNormParams};
@@ -63,6 +63,30 @@ fn fused_forward_and_backward_match_burn() {
     )
     .unwrap();
     close("forward_fused", &fy, &want_y);
+    // `forward` on flex with autodiff off takes the fused path; it agrees with the composite
+    // (autodiff on), and the caller's other handle on the input keeps its values (copy on write).
+    let plain = dev.clone().without_autodiff();
+    let gn_plain = GroupNorm::with_dtype(&params, &plain, DType::F32)
+        .with_affine(
+            tensor_f32(&gamma, [c], &plain).unwrap(),
+            tensor_f32(&beta, [c], &plain).unwrap(),
+        )
+        .unwrap();
+    let xp = tensor_f32(&x, [b, c, h, w], &plain).unwrap();
+    let kept = xp.clone();
+    close(
+        "forward (fused)",
+        &to_vec_f32(&gn_plain.forward(xp).unwrap()).unwrap(),
+        &want_y,
+    );
+    assert_eq!(to_vec_f32(&kept).unwrap(), x);
+    // An f64 input goes through f32 and comes back as f64.
+    let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let y64 = gn_plain
+        .forward_fused(tensor_f64(&x64, [b, c, h, w], &plain).unwrap())
+        .unwrap();
+    assert_eq!(y64.dtype(), DType::F64);
+    close("forward_fused f64", &to_vec_f32(&y64).unwrap(), &want_y);
 
     // Bad shapes are errors.
     let bad = GnShape {
@@ -74,4 +98,85 @@ fn fused_forward_and_backward_match_burn() {
     assert!(backward(&params, shape, &x, &gamma[1..], &saved, &up, &mut dx).is_err());
     assert!(backward(&params, shape, &x, &gamma, &saved, &up, &mut dx[1..]).is_err());
     let _unused: Option<Tensor<1>> = None;
+}
+
+/// Host f64 GroupNorm forward and backward (gamma 1, beta 0, blocks of `block` values) of f32
+/// inputs, two-pass: the reference for the large-offset test.
+fn reference(x: &[f32], dy: &[f32], block: usize, eps: f64) -> (Vec<f64>, Vec<f64>) {
+    let (mut y, mut dx) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    for (i, (xs, ds)) in x.chunks(block).zip(dy.chunks(block)).enumerate() {
+        let n = block as f64;
+        let m = xs.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = xs.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / n;
+        let rstd = 1.0 / (var + eps).sqrt();
+        let xhat: Vec<f64> = xs.iter().map(|&v| (v as f64 - m) * rstd).collect();
+        let mdy = ds.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let mdyx = ds
+            .iter()
+            .zip(&xhat)
+            .map(|(&d, &h)| d as f64 * h)
+            .sum::<f64>()
+            / n;
+        for (k, (&d, &h)) in ds.iter().zip(&xhat).enumerate() {
+            y[i * block + k] = h;
+            dx[i * block + k] = rstd * (d as f64 - mdy - h * mdyx);
+        }
+    }
+    (y, dx)
+}
+
+/// Inputs with mean 1e4 and standard deviation 1: the variance must not cancel (a one-pass
+/// `E[x^2] - E[x]^2` in f32 loses every digit here). f32 inputs at 1e4 are spaced ~1e-3 apart,
+/// so ~1e-3 is the attainable accuracy of the normalized output.
+#[test]
+fn large_offset_input_still_normalizes() {
+    use rand::Rng;
+    use rand_distr::{Distribution, Normal};
+    let (b, c, g, spatial) = (2, 8, 4, 3000);
+    let n = b * c * spatial;
+    let mut rng = kiln_core::seed::rng(7);
+    let normal = Normal::new(1.0e4f64, 1.0).unwrap();
+    let mut x: Vec<f32> = (0..n).map(|_| normal.sample(&mut rng) as f32).collect();
+    let dy: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let block = c / g * spatial;
+    // Second group of every sample: its first value (the kernel's shift) 50 standard
+    // deviations out, which takes the second, mean-centred pass.
+    for b0 in (block..n).step_by(2 * block) {
+        x[b0] += 50.0;
+    }
+    let params = GroupNormParams::new(g, c).check().unwrap();
+    let shape = GnShape {
+        batch: b,
+        channels: c,
+        spatial,
+    };
+    let (ones, zeros) = (vec![1.0; c], vec![0.0; c]);
+    let mut y = vec![0.0; n];
+    let saved = forward(&params, shape, &x, &ones, &zeros, &mut y).unwrap();
+    let mut dx = vec![0.0; n];
+    backward(&params, shape, &x, &ones, &saved, &dy, &mut dx).unwrap();
+    let (want_y, want_dx) = reference(&x, &dy, block, params.epsilon());
+    for (i, (p, q)) in y.iter().zip(&want_y).enumerate() {
+        assert!((*p as f64 - q).abs() <= 2e-3, "y[{i}]: {p} vs {q}");
+    }
+    for (i, (p, q)) in dx.iter().zip(&want_dx).enumerate() {
+        assert!(
+            (*p as f64 - q).abs() <= 2e-3 * (1.0 + q.abs()),
+            "dx[{i}]: {p} vs {q}"
+        );
+    }
+    for ys in y.chunks(block) {
+        let m = ys.iter().map(|&v| v as f64).sum::<f64>() / block as f64;
+        let v = ys.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / block as f64;
+        assert!(
+            m.abs() < 1e-3 && (v - 1.0).abs() < 1e-3,
+            "group mean {m}, variance {v}"
+        );
+    }
+    // The in-place variant gives the same output bit for bit.
+    let mut xy = x.clone();
+    let saved2 =
+        kiln_norm::fused::forward_in_place(&params, shape, &mut xy, &ones, &zeros).unwrap();
+    assert_eq!(xy, y);
+    assert_eq!(saved2, saved);
 }
