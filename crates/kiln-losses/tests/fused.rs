@@ -15,7 +15,7 @@ use kiln_losses::{
     Activation, EmptyClass, LossError, LossKind, Reduction, SegLoss, SegLossParams, SegTarget,
     TargetKind,
 };
-use rand::{Rng, RngExt, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// `[2, 3, 9, 8]`: 72 pixels per image, so the kernels run one 64-pixel lane chunk and an
 /// 8-pixel tail.

@@ -14,7 +14,7 @@ use kiln_core::burn::tensor::{DType, Tensor, TensorData};
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_norm::fused::{GnShape, backward, forward};
 use kiln_norm::{GroupNorm, GroupNormParams};
-use rand::Rng;
+use rand::RngExt;
 
 const SHAPE: [usize; 4] = [8, 64, 56, 56];
 

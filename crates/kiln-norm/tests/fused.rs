@@ -130,7 +130,7 @@ fn reference(x: &[f32], dy: &[f32], block: usize, eps: f64) -> (Vec<f64>, Vec<f6
 /// so ~1e-3 is the attainable accuracy of the normalized output.
 #[test]
 fn large_offset_input_still_normalizes() {
-    use rand::Rng;
+    use rand::RngExt;
     use rand_distr::{Distribution, Normal};
     let (b, c, g, spatial) = (2, 8, 4, 3000);
     let n = b * c * spatial;
