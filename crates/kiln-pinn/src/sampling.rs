@@ -51,7 +51,7 @@ pub fn sobol(n: usize, dim: usize) -> Result<Vec<f64>> {
     Ok(out)
 }
 
-/// Dimensions [`sobol`] covers: those of the `sobol` crate's minimal Joe–Kuo table.
+/// Dimensions [`sobol()`] covers: those of the `sobol` crate's minimal Joe–Kuo table.
 pub const SOBOL_MAX_DIM: usize = 100;
 
 impl Sampler {
