@@ -22,20 +22,7 @@ use rand::{RngExt, SeedableRng};
 const DIMS: [usize; 4] = [2, 3, 9, 8];
 
 fn kinds() -> Vec<LossKind> {
-    vec![
-        LossKind::Dice,
-        LossKind::Jaccard,
-        LossKind::Tversky {
-            alpha: 0.3,
-            beta: 0.7,
-        },
-        LossKind::FocalTversky {
-            alpha: 0.3,
-            beta: 0.7,
-            gamma: 0.75,
-        },
-        LossKind::LogDice,
-    ]
+    common::overlap_kinds()
 }
 
 /// Option sets for a class-map target (an empty class in image 0).

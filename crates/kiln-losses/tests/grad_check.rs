@@ -9,19 +9,8 @@ use kiln_losses::{
 };
 
 fn kinds() -> Vec<LossKind> {
-    vec![
-        LossKind::Dice,
-        LossKind::Jaccard,
-        LossKind::Tversky {
-            alpha: 0.3,
-            beta: 0.7,
-        },
-        LossKind::FocalTversky {
-            alpha: 0.3,
-            beta: 0.7,
-            gamma: 0.75,
-        },
-        LossKind::LogDice,
+    let mut kinds = common::overlap_kinds();
+    kinds.extend([
         LossKind::GeneralizedDice {
             weight: GdlWeight::Square,
         },
@@ -37,7 +26,8 @@ fn kinds() -> Vec<LossKind> {
             lambda_focal: 2.0,
             gamma: 2.0,
         },
-    ]
+    ]);
+    kinds
 }
 
 fn check(params: &SegLossParams, dims: [usize; 4], seed: u64, drop_class: Option<i64>) {

@@ -3,7 +3,7 @@
 
 use kiln_core::burn::tensor::{Device, Tensor};
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
-use kiln_losses::{SegLoss, SegLossParams, SegTarget};
+use kiln_losses::{LossKind, SegLoss, SegLossParams, SegTarget};
 use rand::{RngExt, SeedableRng};
 
 /// The flex device with autodiff (f32 default; tests build f64 tensors explicitly).
@@ -64,4 +64,22 @@ pub fn gradient(
 /// A dense f64 target on the test device.
 pub fn dense(y: &[f64], dims: [usize; 4]) -> SegTarget {
     SegTarget::dense(convert::tensor_f64(y, dims, &dev()).unwrap())
+}
+
+/// The overlap losses built on the soft counts (the ones the fused path covers).
+pub fn overlap_kinds() -> Vec<LossKind> {
+    vec![
+        LossKind::Dice,
+        LossKind::Jaccard,
+        LossKind::Tversky {
+            alpha: 0.3,
+            beta: 0.7,
+        },
+        LossKind::FocalTversky {
+            alpha: 0.3,
+            beta: 0.7,
+            gamma: 0.75,
+        },
+        LossKind::LogDice,
+    ]
 }
