@@ -255,13 +255,15 @@ pub(crate) fn supports(params: &SegLossValidParams) -> bool {
     kind && params.reduction() != Reduction::None
 }
 
-/// The loss of the logits `x` (`[B, C, H, W]` row-major; the activation is applied inside).
-/// `x` is used as the working buffer: on return it holds the gradient of the loss with respect
-/// to the logits when `want_grad`, and unspecified values otherwise. On a NaN or infinite
-/// logit the error names its flat index.
+/// The loss of the logits (`[B, C, H, W]` row-major; the activation is applied inside): `src`
+/// when given, else `x` itself. `x` is the working buffer (a `src` image is copied into it
+/// image by image, while the copy is in cache): on return it holds the gradient of the loss
+/// with respect to the logits when `want_grad`, and unspecified values otherwise. On a NaN or
+/// infinite logit the error names its flat index.
 pub(crate) fn loss_and_grad<F: Real>(
     params: &SegLossValidParams,
     dims: [usize; 4],
+    src: Option<&[F]>,
     x: &mut [F],
     target: HostTarget<'_>,
     want_grad: bool,
@@ -272,8 +274,11 @@ pub(crate) fn loss_and_grad<F: Real>(
     if n == 0 {
         return Err(KilnError::Empty(format!("logits of shape {dims:?}")).into());
     }
-    if x.len() != n {
-        return Err(KilnError::shape("logits values", n, x.len()).into());
+    if x.len() != n || src.is_some_and(|s| s.len() != n) {
+        let len = src.map_or(x.len(), <[F]>::len);
+        return Err(
+            KilnError::shape("logits values", n, if len == n { x.len() } else { len }).into(),
+        );
     }
     let target_len = match target {
         HostTarget::Labels { labels, .. } => (labels.len(), b * hw),
@@ -300,7 +305,7 @@ pub(crate) fn loss_and_grad<F: Real>(
         .into());
     }
     if params.activation() == Activation::None {
-        check_probabilities(x)?;
+        check_probabilities(src.unwrap_or(&*x))?;
     }
     let layout = Layout {
         classes: c,
@@ -324,6 +329,9 @@ pub(crate) fn loss_and_grad<F: Real>(
         .par_chunks_mut(c * hw)
         .enumerate()
         .map(|(i, xi)| {
+            if let Some(src) = src {
+                xi.copy_from_slice(&src[i * c * hw..(i + 1) * c * hw]);
+            }
             let target = image_target(i);
             Arch::new().dispatch(ForwardImage {
                 layout: &layout,

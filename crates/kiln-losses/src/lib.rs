@@ -30,6 +30,7 @@ pub mod target;
 
 mod focal;
 mod fused;
+mod fused_node;
 mod lovasz;
 
 pub use counts::{SoftCounts, soft_counts};

@@ -3,11 +3,12 @@
 
 use kiln_core::KilnError;
 use kiln_core::burn::tensor::activation::{sigmoid, softmax};
-use kiln_core::burn::tensor::{DType, Device, Element, Tensor, TensorData};
+use kiln_core::burn::tensor::{DType, Device, Tensor, TensorData};
 
 use crate::counts::{SoftCounts, constant, host, soft_counts};
 use crate::errors::{LossError, Result};
-use crate::fused::{self, HostTarget, Real, ignore_sentinel};
+use crate::fused::{self, HostTarget, ignore_sentinel};
+use crate::fused_node::{self, FlexElement};
 use crate::hyperparams::{Activation, EmptyClass, GdlWeight, LossKind, Reduction};
 use crate::hyperparams::{SegLossParams, SegLossValidParams, TargetKind};
 use crate::target::{PreparedTarget, SegTarget, class_map, prepare};
@@ -144,9 +145,11 @@ impl SegLoss {
         }
     }
 
-    /// The fused kernels on the logits' host data; the loss goes back as
-    /// `loss + sum(x * G) - detach(sum(x * G))` (value: the loss; gradient: `G`).
-    fn forward_fused_typed<F: Real + Element>(
+    /// The fused kernels on the logits' host data. With a gradient, the loss is one node of the
+    /// autodiff graph ([`fused_node`]) when the logits are a plain `Autodiff<Flex>` tensor, and
+    /// otherwise goes back as `loss + sum(x * G) - detach(sum(x * G))` (value: the loss;
+    /// gradient: `G`).
+    fn forward_fused_typed<F: FlexElement>(
         &self,
         logits: Tensor<4>,
         target: HostTarget<'_>,
@@ -154,6 +157,13 @@ impl SegLoss {
         let dims = logits.dims();
         let device = logits.device();
         let want_grad = logits.is_tracked();
+        if want_grad
+            && let Some(node) = fused_node::with_fused_node::<F>(&logits, |x, grad| {
+                fused::loss_and_grad(&self.params, dims, Some(x), grad, target, true)
+            })
+        {
+            return node;
+        }
         // The kernels work in place on a host copy of the logits, which then becomes `G`.
         // The copy is made by a scalar op (one pass into a buffer the copy owns): flex's
         // `into_data` of a shared tensor copies twice (a copy, then a re-aligned copy), and
@@ -169,7 +179,7 @@ impl SegLoss {
             context: "logits readback".into(),
             message: format!("{e:?}"),
         })?;
-        let loss = fused::loss_and_grad(&self.params, dims, x, target, want_grad)?;
+        let loss = fused::loss_and_grad(&self.params, dims, None, x, target, want_grad)?;
         let value = Tensor::<1>::from_data(
             TensorData::new(vec![F::from_f64(loss)], [1]),
             (&device, F::DTYPE),

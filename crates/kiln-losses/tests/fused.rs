@@ -251,6 +251,56 @@ fn fused_gradient_matches_finite_differences() {
     }
 }
 
+/// The fused loss inside a larger graph: logits computed from a leaf (`x * 3`, and a strided
+/// view of it, which takes the surrogate instead of the graph node), the loss scaled and added
+/// to another term. Gradients with respect to the leaf equal the tensor path's.
+#[test]
+fn fused_loss_composes_with_the_rest_of_the_graph() {
+    let (x, l) = random_case(DIMS, 21);
+    let [b, c, h, w] = DIMS;
+    let target = SegTarget::indices(l, [b, h, w]);
+    let loss = SegLoss::from_params(&SegLossParams::default()).unwrap();
+    for f64_logits in [true, false] {
+        for strided in [false, true] {
+            let run = |composite: bool| {
+                let leaf = if f64_logits {
+                    convert::tensor_f64(&x, DIMS, &dev()).unwrap()
+                } else {
+                    let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                    convert::tensor_f32(&x32, DIMS, &dev()).unwrap()
+                }
+                .require_grad();
+                // The strided case stores [B, C, W, H] and reads it transposed.
+                let logits = if strided {
+                    leaf.clone().swap_dims(2, 3).mul_scalar(3.0).swap_dims(2, 3)
+                } else {
+                    leaf.clone().mul_scalar(3.0)
+                };
+                let value = if composite {
+                    let prepared = loss.prepare(&target, &logits).unwrap();
+                    loss.forward_composite(logits, &prepared).unwrap()
+                } else {
+                    loss.forward(logits, &target).unwrap()
+                };
+                let total = value.clone().mul_scalar(2.5) + leaf.clone().powf_scalar(2.0).sum();
+                let g = leaf.grad(&total.backward()).unwrap();
+                (
+                    convert::to_vec_f64(&value).unwrap(),
+                    convert::to_vec_f64(&g).unwrap(),
+                )
+            };
+            let ((v, g), (v_ref, g_ref)) = (run(false), run(true));
+            assert_eq!(g.len(), b * c * h * w);
+            let tol = if f64_logits { 1e-10 } else { 1e-4 };
+            assert!(
+                rel(&v, &v_ref) <= tol && rel(&g, &g_ref) <= tol,
+                "f64 {f64_logits}, strided {strided}: value {v:?} vs {v_ref:?}, gradient {:e}",
+                rel(&g, &g_ref)
+            );
+        }
+    }
+}
+
 #[test]
 fn untracked_logits_give_the_value_only() {
     let (x, l) = random_case(DIMS, 9);
