@@ -2,8 +2,9 @@
 //! one plain-Rust pass over the logits computes the activation and the soft counts per
 //! (image, class), the loss and its closed-form derivative with respect to the counts are
 //! formed on the host, and a second pass turns them into the gradient with respect to the
-//! logits. [`crate::SegLoss`] hands the result to Burn's autodiff through a surrogate
-//! (`loss + sum(x * G) - detach(sum(x * G))`: value = the loss, gradient = `G`).
+//! logits. [`crate::SegLoss`] hands the result to Burn's autodiff as one graph node
+//! (`crate::fused_node`), or through a surrogate (`loss + sum(x * G) - detach(sum(x * G))`:
+//! value = the loss, gradient = `G`) where the graph is not plain `Autodiff<Flex>`.
 //!
 //! Used on the flex backend for f32 and f64 logits; every other backend, dtype or option
 //! (Generalized Dice, Lovász, focal, the combined losses, [`Reduction::None`]) takes the Burn

@@ -92,7 +92,7 @@ impl SegLoss {
     /// On the flex backend with f32 or f64 logits, Dice, Jaccard, Tversky, focal Tversky and
     /// log-Dice (any reduction but [`Reduction::None`]) run fused host kernels (activation,
     /// counts, loss and its closed-form gradient in two passes over the data) and hand the
-    /// gradient to autodiff through a surrogate; everything else runs on Burn tensor ops
+    /// gradient to autodiff as one graph node; everything else runs on Burn tensor ops
     /// ([`SegLoss::forward_composite`]). Both compute the same function.
     pub fn forward_prepared(
         &self,
@@ -187,8 +187,8 @@ impl SegLoss {
         let Some(logits) = logits else {
             return Ok(value);
         };
-        // `x * G` runs in a buffer of its own (G is kept for the backward pass, which then
-        // multiplies the incoming gradient into G in place).
+        // Not a plain `Autodiff<Flex>` graph (e.g. strided logits, gradient checkpointing):
+        // the generic surrogate, whose `x * G` and backward run in buffers of their own.
         let g = Tensor::<4>::from_data(data, (&device, F::DTYPE));
         let surrogate = (logits * g).sum();
         Ok(surrogate.clone() - surrogate.detach() + value)
