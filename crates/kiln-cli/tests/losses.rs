@@ -131,6 +131,44 @@ fn loss_options_map_to_the_anchor_cases() {
     }
 }
 
+/// A volume [B, C, D, H, W] with its class map [B, D, H, W] or its one-hot labels: MONAI's
+/// DiceLoss on the volume itself (kiln-losses/tests/data/volume_monai.json).
+#[test]
+fn volumes_equal_monai_on_the_volume() {
+    let data: Value = serde_json::from_str(include_str!(
+        "../../kiln-losses/tests/data/volume_monai.json"
+    ))
+    .unwrap();
+    let [b, c, d, h, w] = [2, 3, 3, 4, 5];
+    assert_eq!(data["shape"], serde_json::json!([b, c, d, h, w]));
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let (pred, labels, onehot) = (path("p.npy"), path("t.npy"), path("y.npy"));
+    io::write_npy_f64(&pred, &f64s(&data["logits"]), &[b, c, d, h, w]).unwrap();
+    let l: Vec<i64> = f64s(&data["labels"]).iter().map(|&v| v as i64).collect();
+    io::write_npy_i64(&labels, &l, &[b, d, h, w]).unwrap();
+    let n = d * h * w;
+    let mut y = vec![0.0; b * c * n];
+    for (i, &k) in l.iter().enumerate() {
+        y[((i / n) * c + k as usize) * n + i % n] = 1.0;
+    }
+    io::write_npy_f64(&onehot, &y, &[b, c, d, h, w]).unwrap();
+    let monai = data["cases"][0]["loss"].as_f64().unwrap();
+    assert_eq!(data["cases"][0]["name"], "dice_softmax");
+    for target in [&labels, &onehot] {
+        let r = run_json(&["losses", "eval", "--pred", &pred, "--target", target]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let loss = r.json["loss"].as_f64().unwrap();
+        assert!((loss - monai).abs() < 1e-12, "{loss} vs {monai}");
+        assert_eq!(r.json["per_class"].as_array().unwrap().len(), c);
+    }
+    // An image-shaped class map does not fit a volume.
+    let flat = path("flat.npy");
+    io::write_npy_i64(&flat, &l, &[b, d * h, w]).unwrap();
+    let r = run_json(&["losses", "eval", "--pred", &pred, "--target", &flat]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
 #[test]
 fn bad_input_exits_2_with_one_line() {
     let f = files();

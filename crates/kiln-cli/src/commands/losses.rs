@@ -32,11 +32,13 @@ enum LossesCommand {
 /// background included.
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// Logits [B, C, H, W] (f32 or f64 .npy; the loss runs in that precision).
+    /// Logits [B, C, H, W], or a volume [B, C, D, H, W] (f32 or f64 .npy; the loss runs in
+    /// that precision).
     #[arg(long)]
     pred: PathBuf,
-    /// Target: a class-index map [B, H, W] (integer .npy, or float holding integers), or
-    /// one-hot / soft labels [B, C, H, W] (float .npy; soft if any value is not 0 or 1).
+    /// Target: a class-index map [B, H, W] / [B, D, H, W] (integer .npy, or float holding
+    /// integers), or one-hot / soft labels of the prediction's shape (float .npy; soft if any
+    /// value is not 0 or 1).
     #[arg(long)]
     target: PathBuf,
     /// dice, jaccard, tversky, focal-tversky, log-dice, generalized-dice, lovasz (softmax;
@@ -122,29 +124,38 @@ fn loss_kind(a: &EvalArgs, activation: Activation) -> Result<LossKind, CliError>
     })
 }
 
-fn dims4(shape: &[usize], what: &str) -> Result<[usize; 4], CliError> {
-    <[usize; 4]>::try_from(shape).map_err(|_| {
+/// `[B, C, H, W]` as is, or a volume `[B, C, D, H, W]` as the image `[B, C, D*H, W]` (the
+/// losses and metrics see pixels only through sums, so the reshape changes nothing).
+fn image_dims(shape: &[usize], what: &str) -> Result<[usize; 4], CliError> {
+    let bad = || {
         CliError::BadInput(format!(
-            "{what} must be 4-D [B, C, H, W], got shape {shape:?}"
+            "{what} must be [B, C, H, W] or a volume [B, C, D, H, W], got shape {shape:?}"
         ))
-    })
+    };
+    match *shape {
+        [b, c, h, w] => Ok([b, c, h, w]),
+        [b, c, d, h, w] => Ok([b, c, d.checked_mul(h).ok_or_else(bad)?, w]),
+        _ => Err(bad()),
+    }
 }
 
-/// The target file as the library's target, with the kind it holds.
+/// The target file as the library's target, with the kind it holds: labels with the rank of
+/// the prediction (`pred_rank`, 4 or 5), or a class map with one dimension less.
 fn read_target(
     path: &Path,
+    pred_rank: usize,
     dev: &Device,
     dtype: DType,
 ) -> Result<(SegTarget, TargetKind), CliError> {
     let (labels, shape) = match io::read_npy(path) {
-        Ok(a) if a.shape.len() == 4 => {
+        Ok(a) if a.shape.len() == pred_rank => {
             let kind = if a.data.iter().all(|&v| v == 0.0 || v == 1.0) {
                 TargetKind::OneHot
             } else {
                 TargetKind::Soft
             };
             let t = Tensor::from_data(
-                TensorData::new(a.data, dims4(&a.shape, "target")?),
+                TensorData::new(a.data, image_dims(&a.shape, "target")?),
                 (dev, dtype),
             );
             return Ok((SegTarget::dense(t), kind));
@@ -174,18 +185,26 @@ fn read_target(
         }
         Err(e) => return Err(e.into()),
     };
-    let shape = <[usize; 3]>::try_from(shape.as_slice()).map_err(|_| {
+    let bad = || {
         CliError::BadInput(format!(
-            "{}: a target must be [B, H, W] (class indices) or [B, C, H, W] (labels), got shape {shape:?}",
-            path.display()
+            "{}: for a prediction of rank {pred_rank} a target must be a class map of rank {} \
+             ([B, H, W] or [B, D, H, W]) or labels of rank {pred_rank}, got shape {shape:?}",
+            path.display(),
+            pred_rank - 1
         ))
-    })?;
+    };
+    // A volume's class map [B, D, H, W] is the image map [B, D*H, W], as for the prediction.
+    let shape = match (pred_rank, shape.as_slice()) {
+        (4, &[b, h, w]) => [b, h, w],
+        (5, &[b, d, h, w]) => [b, d.checked_mul(h).ok_or_else(bad)?, w],
+        _ => return Err(bad()),
+    };
     Ok((SegTarget::indices(labels, shape), TargetKind::Indices))
 }
 
 fn eval(a: &EvalArgs, globals: &Globals) -> CmdResult {
     let pred = io::read_npy(&a.pred)?;
-    let dims = dims4(&pred.shape, "--pred")?;
+    let dims = image_dims(&pred.shape, "--pred")?;
     let activation: Activation = a.activation.parse()?;
     let reduction: Reduction = a.reduction.parse()?;
     if reduction == Reduction::None {
@@ -201,7 +220,7 @@ fn eval(a: &EvalArgs, globals: &Globals) -> CmdResult {
         NpyDType::F64 => DType::F64,
     };
     let logits: Tensor<4> = Tensor::from_data(TensorData::new(pred.data, dims), (&dev, dtype));
-    let (target, target_kind) = read_target(&a.target, &dev, dtype)?;
+    let (target, target_kind) = read_target(&a.target, pred.shape.len(), &dev, dtype)?;
     let mut params = SegLossParams::new(kind)
         .activation(activation)
         .target(target_kind)

@@ -1,0 +1,46 @@
+"""MONAI losses on 3-D volumes: logits [B=2, C=3, D=3, H=4, W=5] float64 (seeded normal, scale
+2) and a class map [2, 3, 4, 5] with class 2 absent from image 0. Records each loss value and
+its gradient with respect to the logits (row-major NCDHW, flattened) in float64.
+
+kiln's losses depend on the spatial positions only through sums over pixels, so a volume is
+the image [B, C, D*H, W] (a free reshape); tests/volumes.rs checks that against these values.
+
+Run: /work/venvs/torch/bin/python make_volume_monai.py > volume_monai.json
+(torch 2.15, MONAI 1.6.1)
+"""
+import json
+
+import monai
+import numpy as np
+import torch
+from monai.losses import DiceLoss, GeneralizedDiceLoss, TverskyLoss
+
+rng = np.random.default_rng(7)
+B, C, D, H, W = 2, 3, 3, 4, 5
+logits = rng.normal(0.0, 2.0, size=(B, C, D, H, W))
+labels = rng.integers(0, C, size=(B, D, H, W))
+labels[0][labels[0] == 2] = 0
+
+cases = {
+    "dice_softmax": DiceLoss(softmax=True, to_onehot_y=True),
+    "jaccard_softmax": DiceLoss(softmax=True, to_onehot_y=True, jaccard=True),
+    "dice_sigmoid": DiceLoss(sigmoid=True, to_onehot_y=True),
+    "tversky_softmax_0.3_0.7": TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7),
+    "dice_softmax_batch": DiceLoss(softmax=True, to_onehot_y=True, batch=True),
+}
+out = {
+    "generator": f"make_volume_monai.py: torch {torch.__version__}, MONAI {monai.__version__}, float64",
+    "shape": [B, C, D, H, W],
+    "logits": logits.ravel().tolist(),
+    "labels": labels.ravel().tolist(),
+    "cases": [],
+}
+for name, fn in cases.items():
+    x = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor(labels, dtype=torch.float64).unsqueeze(1)
+    loss = fn(x, y)
+    loss.backward()
+    out["cases"].append(
+        {"name": name, "desc": repr(fn), "loss": loss.item(), "grad_logits": x.grad.ravel().tolist()}
+    )
+print(json.dumps(out))
