@@ -1,4 +1,5 @@
-//! The fused CPU path of the overlap losses (Dice, Jaccard, Tversky, focal Tversky, log-Dice):
+//! The fused CPU path of the overlap losses (Dice, Jaccard, Tversky, focal Tversky, log-Dice,
+//! Generalized Dice):
 //! one plain-Rust pass over the logits computes the activation and the soft counts per
 //! (image, class), the loss and its closed-form derivative with respect to the counts are
 //! formed on the host, and a second pass turns them into the gradient with respect to the
@@ -7,7 +8,8 @@
 //! value = the loss, gradient = `G`) where the graph is not plain `Autodiff<Flex>`.
 //!
 //! Used on the flex backend for f32 and f64 logits; every other backend, dtype or option
-//! (Generalized Dice, Lovász, focal, the combined losses, [`Reduction::None`]) takes the Burn
+//! (Lovász, focal, the combined losses, [`Reduction::None`], Generalized Dice with squared
+//! denominators on soft labels) takes the Burn
 //! tensor path, which computes the same function (`tests/fused.rs` compares the two).
 //!
 //! The counts are the crate's soft-label-correct ones ([`crate::counts`]):
@@ -29,7 +31,9 @@ use pulp::{Arch, Simd, WithSimd};
 use rayon::prelude::*;
 
 use crate::errors::{LossError, Result};
-use crate::hyperparams::{Activation, EmptyClass, LossKind, Reduction, SegLossValidParams};
+use crate::hyperparams::{
+    Activation, EmptyClass, GdlWeight, LossKind, Reduction, SegLossValidParams, TargetKind,
+};
 
 /// Pixels processed together (lanes the compiler can vectorize).
 const LANES: usize = 64;
@@ -245,14 +249,19 @@ struct ImageSums {
 
 /// Whether the fused path computes this loss.
 pub(crate) fn supports(params: &SegLossValidParams) -> bool {
-    let kind = matches!(
-        params.kind(),
+    let kind = match params.kind() {
         LossKind::Dice
-            | LossKind::Jaccard
-            | LossKind::Tversky { .. }
-            | LossKind::FocalTversky { .. }
-            | LossKind::LogDice
-    );
+        | LossKind::Jaccard
+        | LossKind::Tversky { .. }
+        | LossKind::FocalTversky { .. }
+        | LossKind::LogDice => true,
+        // Its weights follow |y|_1, which the squared kernels only sum for 0/1 labels
+        // (they sum |y|_2^2).
+        LossKind::GeneralizedDice { .. } => {
+            !(params.squared() && params.target() == TargetKind::Soft)
+        }
+        _ => false,
+    };
     kind && params.reduction() != Reduction::None
 }
 
@@ -548,6 +557,64 @@ fn forward_range<F: Real, const N: usize>(
     }
 }
 
+/// Generalized Dice: per unit (an image, or the batch pooled for `Batch` and `Global`),
+/// `L = 1 - (2 sum_c w_c tp_c + nr) / (sum_c w_c (P_c + T_c) + dr)` with weights from the
+/// target (no gradient), so `dL/dP_c = -w_c (1 - s) / den` and `dL/dD_c = w_c / den`
+/// (`tp = (P + T - D) / 2`); the loss is the mean over units. Same layout as [`terms`].
+fn generalized_dice_terms(
+    params: &SegLossValidParams,
+    sums: &[ImageSums],
+    [b, c]: [usize; 2],
+    weight: GdlWeight,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let skip = usize::from(!params.include_background());
+    let k = c - skip;
+    let per_image = params.reduction() == Reduction::PerImage;
+    let rows = if per_image { b } else { 1 };
+    let row_of = |i: usize| if per_image { i } else { 0 };
+    let mut pred = vec![0.0; rows * k];
+    let mut truth = vec![0.0; rows * k];
+    let mut dist = vec![0.0; rows * k];
+    for (i, s) in sums.iter().enumerate() {
+        for class in 0..k {
+            let u = row_of(i) * k + class;
+            pred[u] += s.pred[skip + class];
+            truth[u] += s.truth[skip + class];
+            dist[u] += s.dist[skip + class];
+        }
+    }
+    let w = crate::loss::gdl_weights(&truth, k, weight);
+    let (nr, dr) = (params.smooth_nr(), params.smooth_dr());
+    let mut loss = 0.0;
+    let mut grad_p = vec![0.0; rows * k];
+    let mut grad_d = vec![0.0; rows * k];
+    for r in 0..rows {
+        let row = r * k..(r + 1) * k;
+        let (mut num, mut den) = (0.0, 0.0);
+        for u in row.clone() {
+            num += w[u] * 0.5 * (pred[u] + truth[u] - dist[u]);
+            den += w[u] * (pred[u] + truth[u]);
+        }
+        let (num, den) = (2.0 * num + nr, den + dr);
+        let score = num / den;
+        loss += (1.0 - score) / rows as f64;
+        for u in row {
+            grad_p[u] = -w[u] * (1.0 - score) / den / rows as f64;
+            grad_d[u] = w[u] / den / rows as f64;
+        }
+    }
+    let mut coef_p = vec![0.0; b * c];
+    let mut coef_d = vec![0.0; b * c];
+    for i in 0..b {
+        for class in 0..k {
+            let u = row_of(i) * k + class;
+            coef_p[i * c + skip + class] = grad_p[u];
+            coef_d[i * c + skip + class] = grad_d[u];
+        }
+    }
+    (loss, coef_p, coef_d)
+}
+
 /// Adds the lane sums to the f64 sums and clears them.
 #[inline(always)]
 fn flush<F: Real, const N: usize>(acc: &mut [[[F; N]; 3]], sums: &mut ImageSums) {
@@ -570,6 +637,9 @@ fn terms(
     b: usize,
     c: usize,
 ) -> Result<(f64, Vec<f64>, Vec<f64>)> {
+    if let LossKind::GeneralizedDice { weight } = params.kind() {
+        return Ok(generalized_dice_terms(params, sums, [b, c], weight));
+    }
     let skip = usize::from(!params.include_background());
     let k = c - skip;
     // Which term each (image, kept class) feeds.

@@ -89,10 +89,11 @@ impl SegLoss {
 
     /// The loss of `logits` against a prepared target.
     ///
-    /// On the flex backend with f32 or f64 logits, Dice, Jaccard, Tversky, focal Tversky and
-    /// log-Dice (any reduction but [`Reduction::None`]) run fused host kernels (activation,
-    /// counts, loss and its closed-form gradient in two passes over the data) and hand the
-    /// gradient to autodiff as one graph node; everything else runs on Burn tensor ops
+    /// On the flex backend with f32 or f64 logits, Dice, Jaccard, Tversky, focal Tversky,
+    /// log-Dice and Generalized Dice (any reduction but [`Reduction::None`]) run fused host
+    /// kernels (activation, counts, loss and its closed-form gradient in two passes over the
+    /// data) and hand the gradient to autodiff as one graph node; everything else runs on Burn
+    /// tensor ops
     /// ([`SegLoss::forward_composite`]). Both compute the same function.
     pub fn forward_prepared(
         &self,
@@ -487,7 +488,7 @@ pub(crate) fn term_coefficients(
 /// Generalized Dice weights per unit (`[U, K]` row-major): `1/|y|^2`, `1/|y|` or 1; an
 /// infinite weight (empty class) becomes the unit's largest finite weight (0 if none), as in
 /// MONAI.
-fn gdl_weights(sums: &[f64], k: usize, weight: GdlWeight) -> Vec<f64> {
+pub(crate) fn gdl_weights(sums: &[f64], k: usize, weight: GdlWeight) -> Vec<f64> {
     let raw: Vec<f64> = sums
         .iter()
         .map(|&s| match weight {
@@ -565,15 +566,23 @@ mod tests {
                 gamma: 2.0,
             },
             LossKind::LogDice,
+            LossKind::GeneralizedDice {
+                weight: GdlWeight::Square,
+            },
         ] {
             let l = loss(SegLossParams::new(kind).reduction(Reduction::Batch));
             assert!(l.uses_fused(&x32) && l.uses_fused(&x64) && l.uses_fused(&x_plain));
             assert!(!loss(SegLossParams::new(kind).reduction(Reduction::None)).uses_fused(&x32));
         }
+        // Generalized Dice weights follow |y|_1, which the squared kernels sum only for 0/1
+        // labels.
+        let gdl = SegLossParams::new(LossKind::GeneralizedDice {
+            weight: GdlWeight::Simple,
+        })
+        .squared(true);
+        assert!(loss(gdl.clone().target(TargetKind::OneHot)).uses_fused(&x32));
+        assert!(!loss(gdl.target(TargetKind::Soft)).uses_fused(&x32));
         for kind in [
-            LossKind::GeneralizedDice {
-                weight: GdlWeight::Square,
-            },
             LossKind::LovaszSoftmax,
             LossKind::LovaszHinge,
             LossKind::Focal { gamma: 2.0 },

@@ -12,8 +12,8 @@ use kiln_core::{
     Autodiff, BackendKind, GradCheckConfig, KilnError, Precision, convert, device, grad_check,
 };
 use kiln_losses::{
-    Activation, EmptyClass, LossError, LossKind, Reduction, SegLoss, SegLossParams, SegTarget,
-    TargetKind,
+    Activation, EmptyClass, GdlWeight, LossError, LossKind, Reduction, SegLoss, SegLossParams,
+    SegTarget, TargetKind,
 };
 use rand::{RngExt, SeedableRng};
 
@@ -21,8 +21,14 @@ use rand::{RngExt, SeedableRng};
 /// 8-pixel tail.
 const DIMS: [usize; 4] = [2, 3, 9, 8];
 
+/// The losses the fused path computes: the overlap losses and Generalized Dice (every weight).
 fn kinds() -> Vec<LossKind> {
-    common::overlap_kinds()
+    let mut kinds = common::overlap_kinds();
+    kinds.extend(
+        [GdlWeight::Square, GdlWeight::Simple, GdlWeight::Uniform]
+            .map(|weight| LossKind::GeneralizedDice { weight }),
+    );
+    kinds
 }
 
 /// Option sets for a class-map target (an empty class in image 0).
