@@ -1,7 +1,8 @@
-//! GroupNorm(32, 64) forward + backward on [8, 64, 56, 56] f32: Burn's composite on flex (what
-//! `kiln_norm::GroupNorm` trains with) vs kiln's fused plain-Rust kernels on slices (input,
-//! output and `dx` buffers reused), plus inference through tensors (Burn's composite vs
-//! `GroupNorm::forward`, which is the fused kernel on flex without autodiff). PyTorch's side:
+//! GroupNorm(32, 64) forward + backward on [8, 64, 56, 56] f32: Burn's composite on flex vs
+//! `kiln_norm::GroupNorm::forward` with autodiff (the fused kernels as one graph node), both
+//! with the loss `sum(y * w)` and its backward pass, vs kiln's fused plain-Rust kernels on
+//! slices (input, output and `dx` buffers reused), plus inference through tensors (Burn's
+//! composite vs `GroupNorm::forward`, which is the fused kernel on flex without autodiff). PyTorch's side:
 //! `benches/torch_groupnorm_bench.py`, same input and options.
 //!
 //! ```sh
@@ -35,13 +36,24 @@ fn bench(c: &mut Criterion) {
     let threads = rayon::current_num_threads();
     let mut group = c.benchmark_group(format!("groupnorm32_64_8x64x56x56_f32_{threads}threads"));
     group.sample_size(20);
+    // Training through tensors (autodiff on): the loss `sum(y * w)` and its backward pass,
+    // the input gradient read back (as the fused-slices row returns it).
+    let burn_ad = gn.clone().into_burn();
     group.bench_function("burn_composite_fwd_bwd", |b| {
+        b.iter(|| {
+            let x = xt.clone().require_grad();
+            let y = burn_ad.forward(x.clone());
+            let grads = (y * wt.clone()).sum().backward();
+            let gx: Tensor<4> = x.grad(&grads).unwrap();
+            convert::to_vec_f32(&gx).unwrap().len()
+        })
+    });
+    group.bench_function("kiln_forward_fwd_bwd_tensor", |b| {
         b.iter(|| {
             let x = xt.clone().require_grad();
             let y = gn.forward(x.clone()).unwrap();
             let grads = (y * wt.clone()).sum().backward();
             let gx: Tensor<4> = x.grad(&grads).unwrap();
-            // Force the gradient to be computed and read back, as the fused path returns it.
             convert::to_vec_f32(&gx).unwrap().len()
         })
     });

@@ -131,11 +131,11 @@ impl GroupNorm {
     /// Normalizes `input` (`[batch, channels, spatial...]`, rank >= 3). Same in training and
     /// inference.
     ///
-    /// On flex with autodiff off and an f32 input this is kiln's fused kernel
-    /// ([`GroupNorm::forward_fused`], ~10x faster than Burn's composite there: README, Speed);
-    /// everywhere else (autodiff on, other backends, other dtypes) it is Burn's composite, which
-    /// records the graph for training. Wiring the fused kernel into autodiff would need Burn's
-    /// `extension` feature, which kiln does not enable.
+    /// On flex with an f32 input this is kiln's fused kernel: with autodiff off
+    /// [`GroupNorm::forward_fused`] (~10x faster than Burn's composite there: README, Speed),
+    /// with autodiff on one graph node whose backward step is [`crate::fused::backward`]
+    /// (gradients for the input, gamma and beta). Everywhere else (other backends, other
+    /// dtypes, gradient checkpointing, strided tensors) it is Burn's composite.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Result<Tensor<D>> {
         check_input("GroupNorm", &input.dims(), self.channels(), 3)?;
         if let Some(g) = &self.inner.gamma {
@@ -145,8 +145,18 @@ impl GroupNorm {
             // Burn panics here (its "rank" check counts elements): same math, composed here.
             return Ok(self.forward_tiny(input));
         }
-        if input.dtype() == DType::F32 && !input.is_autodiff() && input.device() == Device::flex() {
-            return self.forward_fused(input);
+        if input.dtype() == DType::F32 && input.device() == Device::flex() {
+            if !input.is_autodiff() {
+                return self.forward_fused(input);
+            }
+            let params = crate::hyperparams::GroupNormParams::new(self.groups(), self.channels())
+                .epsilon(self.epsilon())
+                .check()?;
+            let (gamma, beta) = (self.gamma(), self.beta());
+            let affine = gamma.as_ref().zip(beta.as_ref());
+            if let Some(node) = crate::fused_node::group_norm_node(&params, &input, affine) {
+                return node;
+            }
         }
         Ok(self.inner.forward(input))
     }

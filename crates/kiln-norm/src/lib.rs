@@ -25,6 +25,7 @@ pub mod evonorm;
 pub mod experiment;
 pub mod frn;
 pub mod fused;
+mod fused_node;
 pub mod ghost;
 pub mod group;
 pub mod hyperparams;

@@ -24,15 +24,22 @@ fn fused_forward_and_backward_match_burn() {
             tensor_f32(&beta, [c], &dev).unwrap(),
         )
         .unwrap();
-    let xt = tensor_f32(&x, [b, c, h, w], &dev).unwrap().require_grad();
-    let y = gn.forward(xt.clone()).unwrap();
-    let grads = (y.clone() * tensor_f32(&up, [b, c, h, w], &dev).unwrap())
-        .sum()
-        .backward();
-    let want_y = to_vec_f32(&y).unwrap();
-    let want_dx = to_vec_f32(&xt.grad(&grads).unwrap()).unwrap();
-    let want_dg = to_vec_f32(&gn.gamma().unwrap().grad(&grads).unwrap()).unwrap();
-    let want_db = to_vec_f32(&gn.beta().unwrap().grad(&grads).unwrap()).unwrap();
+    // Output and gradients (input, gamma, beta) of `y . up` through `layer`.
+    let run = |layer: &dyn Fn(Tensor<4>) -> Tensor<4>| {
+        let xt = tensor_f32(&x, [b, c, h, w], &dev).unwrap().require_grad();
+        let y = layer(xt.clone());
+        let grads = (y.clone() * tensor_f32(&up, [b, c, h, w], &dev).unwrap())
+            .sum()
+            .backward();
+        [
+            to_vec_f32(&y).unwrap(),
+            to_vec_f32(&xt.grad(&grads).unwrap()).unwrap(),
+            to_vec_f32(&gn.gamma().unwrap().grad(&grads).unwrap()).unwrap(),
+            to_vec_f32(&gn.beta().unwrap().grad(&grads).unwrap()).unwrap(),
+        ]
+    };
+    // The reference: Burn's composite GroupNorm (the wrapped layer).
+    let [want_y, want_dx, want_dg, want_db] = run(&|x| gn.clone().into_burn().forward(x));
 
     let shape = GnShape {
         batch: b,
@@ -55,6 +62,20 @@ fn fused_forward_and_backward_match_burn() {
     close("dx", &dx, &want_dx);
     close("dgamma", &g.gamma, &want_dg);
     close("dbeta", &g.beta, &want_db);
+
+    // Training through `forward` (autodiff on: the fused kernels as one graph node), and a
+    // strided input (the composite): the same output and gradients.
+    let [y, dx_node, dg, db] = run(&|x| gn.forward(x).unwrap());
+    close("node y", &y, &want_y);
+    close("node dx", &dx_node, &want_dx);
+    close("node dgamma", &dg, &want_dg);
+    close("node dbeta", &db, &want_db);
+    let [y, dx_strided, ..] = run(&|x| {
+        gn.forward(x.swap_dims(2, 3).mul_scalar(1.0).swap_dims(2, 3))
+            .unwrap()
+    });
+    close("strided y", &y, &want_y);
+    close("strided dx", &dx_strided, &want_dx);
 
     // The tensor-level inference path gives the same output.
     let fy = to_vec_f32(
@@ -179,4 +200,41 @@ fn large_offset_input_still_normalizes() {
         kiln_norm::fused::forward_in_place(&params, shape, &mut xy, &ones, &zeros).unwrap();
     assert_eq!(xy, y);
     assert_eq!(saved2, saved);
+}
+
+/// Without the affine, on a 3-D input, training through `forward` (the graph node) gives
+/// Burn's composite output and input gradient.
+#[test]
+fn node_without_affine_matches_burn() {
+    let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
+    let (b, c, l, g) = (2, 6, 7, 3);
+    let n = b * c * l;
+    let x: Vec<f32> = (0..n)
+        .map(|i| ((i * 29 % 83) as f32 / 40.0 - 1.0) * 2.0)
+        .collect();
+    let up: Vec<f32> = (0..n).map(|i| (i * 17 % 61) as f32 / 30.0 - 1.0).collect();
+    let params = GroupNormParams::new(g, c).affine(false).check().unwrap();
+    let gn = GroupNorm::with_dtype(&params, &dev, DType::F32);
+    assert!(gn.gamma().is_none());
+    let run = |layer: &dyn Fn(Tensor<3>) -> Tensor<3>| {
+        let xt = tensor_f32(&x, [b, c, l], &dev).unwrap().require_grad();
+        let y = layer(xt.clone());
+        let grads = (y.clone() * tensor_f32(&up, [b, c, l], &dev).unwrap())
+            .sum()
+            .backward();
+        (
+            to_vec_f32(&y).unwrap(),
+            to_vec_f32(&xt.grad(&grads).unwrap()).unwrap(),
+        )
+    };
+    let (want_y, want_dx) = run(&|x| gn.clone().into_burn().forward(x));
+    let (y, dx) = run(&|x| gn.forward(x).unwrap());
+    for (what, got, want) in [("y", &y, &want_y), ("dx", &dx, &want_dx)] {
+        for (i, (p, q)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (p - q).abs() <= 1e-4 * (1.0 + q.abs()),
+                "{what}[{i}]: {p} vs {q}"
+            );
+        }
+    }
 }
