@@ -7,7 +7,9 @@ What one timed fwd+bwd repetition contains: `y = gn(x)` (allocates y, saves mean
 gamma/beta gradients). Not timed: the input leaf is made once, outside the loop (no copy of
 x), and `x.grad` / the parameter gradients are reset to None before each repetition so every
 repetition writes fresh gradients instead of accumulating into old ones (as kiln's fused
-backward overwrites its `dx`).
+backward overwrites its `dx`). `fwd_bwd_loss` is the same through the loss `sum(y * w)`
+(autograd runs the product and the sum too), one element of `x.grad` read back: the like of
+kiln's training-through-tensors rows.
 
     /work/venvs/torch/bin/python crates/kiln-norm/benches/torch_groupnorm_bench.py --threads 1
     /work/venvs/torch/bin/python crates/kiln-norm/benches/torch_groupnorm_bench.py --threads 2
@@ -62,12 +64,20 @@ def main():
         y.backward(w)
         return x.grad
 
+    def fwd_bwd_loss():
+        # As kiln's tensor rows (`*_fwd_bwd_tensor`, `burn_composite_fwd_bwd`): the loss
+        # sum(y * w) through autograd, one element of x.grad read back.
+        y = gn(x)
+        (y * w).sum().backward()
+        return x.grad[0, 0, 0, 0].item()
+
     def fwd():
         with torch.no_grad():
             return gn(x0)
 
     out = {
         "fwd_bwd": timed(fwd_bwd, reset, a.warmup, a.reps),
+        "fwd_bwd_loss": timed(fwd_bwd_loss, reset, a.warmup, a.reps),
         "fwd": timed(fwd, lambda: None, a.warmup, a.reps),
     }
     for name, s in out.items():

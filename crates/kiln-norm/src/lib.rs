@@ -7,8 +7,8 @@
 //! - [`BatchNorm`] (from [`BatchNormParams`]): Burn's BatchNorm with PyTorch's unbiased running
 //!   variance (or Burn's biased one), and [`convention::convert_running_var`] between the two.
 //! - [`GroupNorm`] (from [`GroupNormParams`]): Burn's GroupNorm with checked configs and inputs;
-//!   inference on flex runs [`fused`]'s kernels: GroupNorm forward/backward over f32 slices
-//!   (AVX2 + FMA chosen at run time, portable fallback).
+//!   on flex (f32) inference and training run [`fused`]'s kernels: GroupNorm forward/backward
+//!   over f32 slices (AVX2 + FMA chosen at run time, portable fallback).
 //! - Layers Burn lacks: [`BatchRenorm`], [`GhostBatchNorm`], [`Frn`] (+ TLU), [`EvoNormS0`],
 //!   [`WsConv2d`] (Weight Standardization), and [`precise::precise_bn`] (PreciseBN).
 //! - [`Norm`]: a normalization site chosen at run time; [`norm::swap_batch_for_group`]
