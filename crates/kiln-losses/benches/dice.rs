@@ -1,6 +1,7 @@
 //! Forward + backward of soft Dice (softmax, MONAI defaults) on logits [8, 4, 128, 128] f32 on
 //! the flex backend: the fused path from a class map and from a prepared target, and the Burn
-//! tensor-op path (`forward_composite`). Compare with `monai_dice_bench.py` (same tensors: this
+//! tensor-op path (`forward_composite`); plus Generalized Dice (MONAI defaults) from the class
+//! map (`monai_dice_bench.py --loss gdl` is MONAI's side). Compare with `monai_dice_bench.py` (same tensors: this
 //! bench writes them to `$TMPDIR/kiln_losses_bench_{logits,labels}.npy` first). Threads:
 //! `RAYON_NUM_THREADS`. The README's Speed section has the numbers and the allocator settings.
 //!
@@ -11,7 +12,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device, io};
-use kiln_losses::{SegLoss, SegLossParams, SegTarget};
+use kiln_losses::{GdlWeight, LossKind, SegLoss, SegLossParams, SegTarget};
 use rand::{RngExt, SeedableRng};
 
 const DIMS: [usize; 4] = [8, 4, 128, 128];
@@ -47,6 +48,20 @@ fn bench(c: &mut Criterion) {
         bench.iter(|| {
             let xi = x.clone().detach().require_grad();
             let value = loss.forward(xi.clone(), &target).unwrap();
+            let g = xi.grad(&value.backward()).unwrap();
+            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+        })
+    });
+    // Generalized Dice (MONAI's defaults: square weights, per image), same call shape; MONAI's
+    // side: `monai_dice_bench.py --loss gdl`.
+    let gdl = SegLoss::from_params(&SegLossParams::new(LossKind::GeneralizedDice {
+        weight: GdlWeight::Square,
+    }))
+    .unwrap();
+    group.bench_function("generalized_dice_forward_backward_from_class_map", |bench| {
+        bench.iter(|| {
+            let xi = x.clone().detach().require_grad();
+            let value = gdl.forward(xi.clone(), &target).unwrap();
             let g = xi.grad(&value.backward()).unwrap();
             convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
         })

@@ -1,4 +1,5 @@
-"""MONAI DiceLoss(softmax=True, to_onehot_y=True) forward + backward on the tensors kiln's
+"""MONAI DiceLoss(softmax=True, to_onehot_y=True) (or, with --loss gdl,
+GeneralizedDiceLoss(softmax=True, to_onehot_y=True)) forward + backward on the tensors kiln's
 `benches/dice.rs` wrote ($TMPDIR/kiln_losses_bench_{logits,labels}.npy, [8, 4, 128, 128] f32
 logits and an [8, 128, 128] class map), torch CPU, float32.
 
@@ -15,10 +16,11 @@ import time
 
 import numpy as np
 import torch
-from monai.losses import DiceLoss
+from monai.losses import DiceLoss, GeneralizedDiceLoss
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=1)
+parser.add_argument("--loss", choices=["dice", "gdl"], default="dice")
 parser.add_argument("--reps", type=int, default=30)
 parser.add_argument("--warmup", type=int, default=5)
 args = parser.parse_args()
@@ -27,7 +29,11 @@ torch.set_num_threads(args.threads)
 tmp = tempfile.gettempdir()
 logits = torch.from_numpy(np.load(os.path.join(tmp, "kiln_losses_bench_logits.npy")))
 labels = torch.from_numpy(np.load(os.path.join(tmp, "kiln_losses_bench_labels.npy"))).unsqueeze(1)
-loss_fn = DiceLoss(softmax=True, to_onehot_y=True)
+if args.loss == "dice":
+    loss_fn = DiceLoss(softmax=True, to_onehot_y=True)
+else:
+    # MONAI's defaults: w_type="square", smooth_nr = smooth_dr = 1e-5, per image.
+    loss_fn = GeneralizedDiceLoss(softmax=True, to_onehot_y=True)
 
 
 def once():
@@ -47,6 +53,6 @@ for _ in range(args.reps):
     once()
     times.append((time.perf_counter() - t0) * 1e3)
 print(
-    f"monai DiceLoss fwd+bwd [8,4,128,128] f32 threads={args.threads}: "
+    f"monai {type(loss_fn).__name__} fwd+bwd [8,4,128,128] f32 threads={args.threads}: "
     f"median {statistics.median(times):.3f} ms, min {min(times):.3f} ms over {args.reps} reps"
 )
