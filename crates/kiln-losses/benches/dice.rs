@@ -58,14 +58,17 @@ fn bench(c: &mut Criterion) {
         weight: GdlWeight::Square,
     }))
     .unwrap();
-    group.bench_function("generalized_dice_forward_backward_from_class_map", |bench| {
-        bench.iter(|| {
-            let xi = x.clone().detach().require_grad();
-            let value = gdl.forward(xi.clone(), &target).unwrap();
-            let g = xi.grad(&value.backward()).unwrap();
-            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
-        })
-    });
+    group.bench_function(
+        "generalized_dice_forward_backward_from_class_map",
+        |bench| {
+            bench.iter(|| {
+                let xi = x.clone().detach().require_grad();
+                let value = gdl.forward(xi.clone(), &target).unwrap();
+                let g = xi.grad(&value.backward()).unwrap();
+                convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+            })
+        },
+    );
     // With the target prepared once (label checks and one-hot outside the loop).
     let prepared = loss.prepare(&target, &x).unwrap();
     group.bench_function("forward_backward_prepared_target", |bench| {
