@@ -1,6 +1,9 @@
 //! Parity with MONAI 1.6.1 and segmentation_models_pytorch 0.6.0 (tests/data/seg_losses_monai_smp.json,
 //! see tests/data/README.md): loss values and gradients with respect to the logits, in f64.
 
+mod common;
+
+use common::f64s;
 use kiln_core::burn::tensor::Tensor;
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_losses::{
@@ -11,14 +14,6 @@ use serde_json::Value;
 
 fn data() -> Value {
     serde_json::from_str(include_str!("data/seg_losses_monai_smp.json")).unwrap()
-}
-
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 /// Largest `|a - b| / max(|b|, floor)`.

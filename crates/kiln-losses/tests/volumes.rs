@@ -4,18 +4,13 @@
 //! (tests/data/volume_monai.json, made by make_volume_monai.py): values and gradients with
 //! respect to the logits, in f64, on the fused and the tensor-op path.
 
+mod common;
+
+use common::f64s;
 use kiln_core::burn::tensor::Tensor;
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_losses::{Activation, LossKind, Reduction, SegLoss, SegLossParams, SegTarget};
 use serde_json::Value;
-
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 fn params(name: &str) -> SegLossParams {
     match name {

@@ -83,3 +83,12 @@ pub fn overlap_kinds() -> Vec<LossKind> {
         LossKind::LogDice,
     ]
 }
+
+/// A JSON array of numbers (the reference files).
+pub fn f64s(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|x| x.as_f64().expect("a number"))
+        .collect()
+}
