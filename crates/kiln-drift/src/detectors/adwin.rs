@@ -8,130 +8,303 @@ use crate::errors::Result;
 use crate::hyperparams::AdwinValidParams;
 use crate::signal::{Detector, Signal, check_finite};
 
+/// Samples a window accepts before it folds them into its histogram: river's default clock (32)
+/// divides it, so a default window folds exactly once per check.
+const BLOCK: usize = 64;
+
+/// `[0, 1, ..., BLOCK - 1]` as floats: widths within a block are `width + OFFSETS[i]`, exact
+/// and vectorizable (SSE2 has no packed integer-to-float conversion for 64-bit integers).
+const OFFSETS: [f64; BLOCK] = {
+    let mut o = [0.0; BLOCK];
+    let mut i = 0;
+    while i < BLOCK {
+        o[i] = i as f64;
+        i += 1;
+    }
+    o
+};
+
 /// The adaptive window (river's `AdaptiveWindowing`): an exponential histogram whose row `r`
-/// holds up to `max_buckets + 1` summaries (total, variance) of `2^r` samples each. Each row is
-/// a ring of `stride` slots (the power of two at or above `max_buckets + 1`), oldest at
-/// `heads[r]`, stored flat for cache locality: merging the two oldest summaries moves a head
-/// instead of shifting the row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// holds up to `max_buckets` summaries (total, variance) of `2^r` samples each, oldest first.
+/// Rows are stored flat, `stride` slots apart, with room after a row's summaries for what a
+/// fold brings it (see [`Window::fold_rows`]).
+///
+/// River inserts every sample at once; here a window *accepts* samples into `pending` and
+/// *folds* them in blocks, at the next check or when `BLOCK` are waiting. Folding a block
+/// makes the same floating-point operations on the same values as inserting its samples one by
+/// one, and no check happens in between, so every decision is river's; what it saves is the
+/// per-sample bookkeeping, and it keeps the running statistics in registers across a block
+/// instead of in memory. Serialized as a [`WindowState`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(into = "WindowState")]
 struct Window {
     total: f64,
     variance: f64,
     width: f64,
+    /// Samples folded since the window was made.
     tick: u64,
-    /// `tick % clock`, restored from `tick` when a window is deserialized.
-    #[serde(skip)]
+    /// Samples accepted and not folded yet (fewer than `BLOCK`), oldest first.
+    pending: Vec<f64>,
+    /// `(tick + pending.len()) % clock`.
     phase: u32,
-    #[serde(skip)]
     dp_floor: DpFloor,
-    #[serde(skip)]
     scratch: Scratch,
-    /// Summaries a row may hold: `max_buckets + 1`.
-    capacity: usize,
-    stride: usize,
+    max_buckets: usize,
     lens: Vec<usize>,
-    heads: Vec<usize>,
     totals: Vec<f64>,
     variances: Vec<f64>,
 }
 
-/// Ring slots per row for `max_buckets`.
-fn ring_stride(max_buckets: usize) -> usize {
-    (max_buckets + 1).next_power_of_two()
+/// Windows are equal when their statistics and summaries are (whatever the slots after each
+/// row's summaries, and the caches, hold).
+impl PartialEq for Window {
+    fn eq(&self, other: &Self) -> bool {
+        let rows_equal = |a: &[f64], b: &[f64]| {
+            let (sa, sb) = (self.stride(), other.stride());
+            let mut rows = self.lens.iter().enumerate();
+            rows.all(|(r, &l)| a[r * sa..r * sa + l] == b[r * sb..r * sb + l])
+        };
+        (self.total, self.variance, self.width, self.tick, self.phase)
+            == (
+                other.total,
+                other.variance,
+                other.width,
+                other.tick,
+                other.phase,
+            )
+            && self.pending == other.pending
+            && self.max_buckets == other.max_buckets
+            && self.lens == other.lens
+            && rows_equal(&self.totals, &other.totals)
+            && rows_equal(&self.variances, &other.variances)
+    }
+}
+
+/// A [`Window`] as it is serialized: its rows packed (row 0 first, each oldest first).
+#[derive(Serialize, Deserialize)]
+struct WindowState {
+    total: f64,
+    variance: f64,
+    width: f64,
+    tick: u64,
+    pending: Vec<f64>,
+    max_buckets: usize,
+    lens: Vec<usize>,
+    totals: Vec<f64>,
+    variances: Vec<f64>,
+}
+
+impl From<Window> for WindowState {
+    fn from(w: Window) -> Self {
+        let stride = w.stride();
+        let pack = |xs: &[f64]| -> Vec<f64> {
+            let rows = w.lens.iter().enumerate();
+            rows.flat_map(|(r, &l)| xs[r * stride..r * stride + l].iter().copied())
+                .collect()
+        };
+        Self {
+            total: w.total,
+            variance: w.variance,
+            width: w.width,
+            tick: w.tick,
+            max_buckets: w.max_buckets,
+            totals: pack(&w.totals),
+            variances: pack(&w.variances),
+            lens: w.lens,
+            pending: w.pending,
+        }
+    }
+}
+
+/// Slots per row for `max_buckets`: the summaries a row keeps between folds and the most a fold
+/// brings it. Row 0 receives at most `BLOCK` samples; a row holding at most `max_buckets`
+/// passes on at most `(max_buckets + a + 1) / 2` pairs when it receives `a`, which stays at or
+/// below `max(BLOCK, max_buckets + 1)` row after row.
+fn row_stride(max_buckets: usize) -> Option<usize> {
+    max_buckets.checked_add(BLOCK.max(max_buckets.checked_add(1)?))
 }
 
 impl Window {
-    /// Whether a deserialized window is shaped as `max_buckets` requires (so updates cannot
-    /// index outside it).
-    fn consistent(&self, max_buckets: usize) -> bool {
-        self.capacity == max_buckets + 1
-            && self.stride == ring_stride(max_buckets)
-            && !self.lens.is_empty()
-            && self.lens.iter().all(|&l| l <= self.capacity)
-            && self.heads.len() == self.lens.len()
-            && self.heads.iter().all(|&h| h < self.stride)
-            && self.lens.len().checked_mul(self.stride) == Some(self.totals.len())
-            && self.totals.len() == self.variances.len()
-            && self.lens.len() < 64
-    }
-
     fn new(max_buckets: usize) -> Self {
-        let stride = ring_stride(max_buckets);
+        let stride = row_stride(max_buckets).expect("max_buckets is a u32");
         Self {
             total: 0.0,
             variance: 0.0,
             width: 0.0,
             tick: 0,
+            pending: Vec::with_capacity(BLOCK),
             phase: 0,
             dp_floor: DpFloor::default(),
             scratch: Scratch::default(),
-            capacity: max_buckets + 1,
-            stride,
+            max_buckets,
             lens: vec![0],
-            heads: vec![0],
             totals: vec![0.0; stride],
             variances: vec![0.0; stride],
         }
     }
 
-    /// Flat index of the `k`-th oldest summary of `row`.
-    #[inline(always)]
-    fn slot(&self, row: usize, k: usize) -> usize {
-        row * self.stride + ((self.heads[row] + k) & (self.stride - 1))
-    }
-
-    #[inline(always)]
-    fn push(&mut self, row: usize, total: f64, variance: f64) {
-        if row == self.lens.len() {
-            self.lens.push(0);
-            self.heads.push(0);
-            self.totals.resize(self.totals.len() + self.stride, 0.0);
-            self.variances
-                .resize(self.variances.len() + self.stride, 0.0);
+    /// The window a [`WindowState`] describes, if it is shaped as `max_buckets` requires (so
+    /// updates cannot index outside it) and its summaries of single samples have no variance.
+    fn from_state(s: WindowState, max_buckets: usize, clock: u32) -> Option<Self> {
+        let shaped = s.max_buckets == max_buckets
+            && !s.lens.is_empty()
+            && s.lens.len() < 64
+            && s.lens.iter().all(|&l| l <= max_buckets)
+            && s.lens.iter().sum::<usize>() == s.totals.len()
+            && s.totals.len() == s.variances.len()
+            && s.variances[..s.lens[0]].iter().all(|&v| v.to_bits() == 0)
+            && s.pending.len() < BLOCK
+            && s.pending.iter().all(|x| x.is_finite());
+        if !shaped {
+            return None;
         }
-        let i = self.slot(row, self.lens[row]);
-        self.totals[i] = total;
-        self.variances[i] = variance;
-        self.lens[row] += 1;
-    }
-
-    /// Drops the `k` oldest summaries of `row`.
-    #[inline(always)]
-    fn drop_front(&mut self, row: usize, k: usize) {
-        self.heads[row] = (self.heads[row] + k) & (self.stride - 1);
-        self.lens[row] -= k;
-    }
-
-    fn insert(&mut self, x: f64, max_buckets: usize) {
-        self.push(0, x, 0.0);
-        self.width += 1.0;
-        if self.width > 1.0 {
-            let d = x - self.total / (self.width - 1.0);
-            self.variance += (self.width - 1.0) * d * d / self.width;
+        let stride = row_stride(max_buckets)?;
+        let mut w = Self::new(max_buckets);
+        let slots = stride.checked_mul(s.lens.len())?;
+        w.totals.resize(slots, 0.0);
+        w.variances.resize(slots, 0.0);
+        let mut at = 0;
+        for (r, &l) in s.lens.iter().enumerate() {
+            w.totals[r * stride..r * stride + l].copy_from_slice(&s.totals[at..at + l]);
+            w.variances[r * stride..r * stride + l].copy_from_slice(&s.variances[at..at + l]);
+            at += l;
         }
-        self.total += x;
-        self.compress(max_buckets);
+        let accepted = s.tick.checked_add(s.pending.len() as u64)?;
+        w.phase = (accepted % u64::from(clock)) as u32;
+        w.pending.extend_from_slice(&s.pending);
+        (w.total, w.variance, w.width, w.tick, w.lens) =
+            (s.total, s.variance, s.width, s.tick, s.lens);
+        Some(w)
     }
 
-    /// Merges the two oldest summaries of every overflowing row into the next row.
-    fn compress(&mut self, max_buckets: usize) {
+    fn stride(&self) -> usize {
+        self.totals.len() / self.lens.len()
+    }
+
+    /// Number of samples accepted (folded or not).
+    fn width(&self) -> f64 {
+        self.width + self.pending.len() as f64
+    }
+
+    /// River's running total over the accepted samples (the same additions, in order).
+    fn total(&self) -> f64 {
+        self.pending.iter().fold(self.total, |t, &x| t + x)
+    }
+
+    /// Accepts a sample and returns river's answer for it: whether a check ran (on every
+    /// `clock`-th sample of the window) and found a significant cut. `SCREEN` puts the
+    /// [`Screen`] in front of the exact test (the tests that prove it changes nothing run
+    /// without).
+    #[inline(always)]
+    fn accept<const SCREEN: bool>(&mut self, x: f64, p: &AdwinValidParams) -> bool {
+        self.pending.push(x);
+        self.phase += 1;
+        if self.phase < p.clock() && self.pending.len() < BLOCK {
+            return false;
+        }
+        self.settle::<SCREEN>(p)
+    }
+
+    /// Folds the pending samples and, on the clock's tick, checks the cuts.
+    #[inline(never)]
+    fn settle<const SCREEN: bool>(&mut self, p: &AdwinValidParams) -> bool {
+        self.fold();
+        if self.phase < p.clock() {
+            return false;
+        }
+        self.phase = 0;
+        self.detect_with::<SCREEN>(p)
+    }
+
+    /// Inserts the pending samples, as river's `insert` would one by one.
+    fn fold(&mut self) {
+        let xs = std::mem::take(&mut self.pending);
+        self.add_stats(&xs);
+        self.fold_rows(&xs);
+        self.tick += xs.len() as u64;
+        self.pending = xs;
+        self.pending.clear();
+    }
+
+    /// River's incremental width, total and variance over `xs` (at most `BLOCK` samples):
+    /// per sample `d = x - total / (width - 1)`, `variance += (width - 1) d d / width` (from the
+    /// second sample of the window on), `total += x`. The division by the previous width does
+    /// not depend on the previous sample's division, so the block computes all quotients first
+    /// (vectorized, and not in a chain through memory), then adds them in river's order.
+    fn add_stats(&mut self, mut xs: &[f64]) {
+        debug_assert!(xs.len() <= BLOCK);
+        if self.width == 0.0
+            && let Some((&x, rest)) = xs.split_first()
+        {
+            // The window's first sample: no variance term.
+            self.width += 1.0;
+            self.total += x;
+            xs = rest;
+        }
+        let n = xs.len();
+        let (mut before, mut terms) = ([0.0; BLOCK], [0.0; BLOCK]);
+        let mut total = self.total;
+        for (b, &x) in before.iter_mut().zip(xs) {
+            *b = total;
+            total += x;
+        }
+        // Sample `i` meets `width_before = width + i` (exact integers) and leaves `+ 1`.
+        let w = self.width;
+        for (((term, &x), &b), &o) in terms.iter_mut().zip(xs).zip(&before).zip(&OFFSETS) {
+            let prev = w + o;
+            let d = x - b / prev;
+            *term = prev * d * d / (prev + 1.0);
+        }
+        self.variance = terms[..n].iter().fold(self.variance, |v, &t| v + t);
+        self.total = total;
+        self.width = w + n as f64;
+    }
+
+    /// River's bucket merges for the samples `xs` (summaries with no variance). Inserting one
+    /// summary into a row that then holds `max_buckets + 1` merges its two oldest into the next
+    /// row; so a row that holds `l` and receives `a` (in order) merges the pairs (0, 1),
+    /// (2, 3), ... of its contents followed by the arrivals, `ceil((l + a - max_buckets) / 2)`
+    /// of them when `l + a > max_buckets`, and passes them on, in that order, to the next row.
+    /// Each row's result depends only on what it receives, so folding row by row gives river's
+    /// histogram. Arrivals are written straight after a row's summaries.
+    fn fold_rows(&mut self, xs: &[f64]) {
+        let (mb, stride) = (self.max_buckets, self.stride());
+        let l0 = self.lens[0];
+        // Row 0's variances are all zero, written once by `new`.
+        self.totals[l0..l0 + xs.len()].copy_from_slice(xs);
+        let mut arrivals = xs.len();
         let mut row = 0;
-        while self.lens[row] == max_buckets + 1 {
-            let size = (1u64 << row) as f64;
-            let (i0, i1) = (self.slot(row, 0), self.slot(row, 1));
-            let (t0, t1) = (self.totals[i0], self.totals[i1]);
-            let (v0, v1) = (self.variances[i0], self.variances[i1]);
-            // River divides by `size` and `size + size`; both are powers of two, and
-            // multiplying by an exact power-of-two reciprocal rounds the same real number, so
-            // gives the same bits, without a division's latency.
-            let inv = inv_pow2(row);
-            let (mu0, mu1) = (t0 * inv, t1 * inv);
-            let v = v0 + v1 + size * size * (mu0 - mu1) * (mu0 - mu1) * inv_pow2(row + 1);
-            self.push(row + 1, t0 + t1, v);
-            self.drop_front(row, 2);
-            if self.lens[row + 1] <= max_buckets {
+        while arrivals > 0 {
+            let held = self.lens[row] + arrivals;
+            if held <= mb {
+                self.lens[row] = held;
                 break;
             }
+            let pairs = (held - mb).div_ceil(2);
+            if row + 1 == self.lens.len() {
+                self.lens.push(0);
+                self.totals.resize(self.totals.len() + stride, 0.0);
+                self.variances.resize(self.variances.len() + stride, 0.0);
+            }
+            let next = self.lens[row + 1];
+            let (t_lo, t_hi) = self.totals.split_at_mut((row + 1) * stride);
+            let (v_lo, v_hi) = self.variances.split_at_mut((row + 1) * stride);
+            let (ts, vs) = (&mut t_lo[row * stride..], &mut v_lo[row * stride..]);
+            let out = t_hi[next..next + pairs]
+                .iter_mut()
+                .zip(&mut v_hi[next..next + pairs]);
+            let ins = ts[..2 * pairs]
+                .chunks_exact(2)
+                .zip(vs[..2 * pairs].chunks_exact(2));
+            for ((ot, ov), (t, v)) in out.zip(ins) {
+                (*ot, *ov) = merge(row, (t[0], v[0]), (t[1], v[1]));
+            }
+            ts.copy_within(2 * pairs..held, 0);
+            if row > 0 {
+                vs.copy_within(2 * pairs..held, 0);
+            }
+            self.lens[row] = held - 2 * pairs;
+            arrivals = pairs;
             row += 1;
         }
     }
@@ -140,20 +313,25 @@ impl Window {
     fn delete_oldest(&mut self) {
         let last = self.lens.len() - 1;
         let n = (1u64 << last) as f64;
-        let i = self.slot(last, 0);
-        let (u, v) = (self.totals[i], self.variances[i]);
+        let at = last * self.stride();
+        let (u, v) = (self.totals[at], self.variances[at]);
         let mu = u * inv_pow2(last);
         self.width -= n;
         self.total -= u;
         let mu_window = self.total / self.width;
         self.variance -=
             v + n * self.width * (mu - mu_window) * (mu - mu_window) / (n + self.width);
-        self.drop_front(last, 1);
-        if self.lens[last] == 0 {
+        let len = self.lens[last];
+        self.totals.copy_within(at + 1..at + len, at);
+        if last > 0 {
+            // (Row 0's variances stay zero.)
+            self.variances.copy_within(at + 1..at + len, at);
+        }
+        self.lens[last] -= 1;
+        if self.lens[last] == 0 && last > 0 {
             self.lens.pop();
-            self.heads.pop();
-            self.totals.truncate(last * self.stride);
-            self.variances.truncate(last * self.stride);
+            self.totals.truncate(at);
+            self.variances.truncate(at);
         }
     }
 
@@ -161,21 +339,10 @@ impl Window {
     /// checks again. The cut test is river's
     /// `|mu0 - mu1| > sqrt(2 m var/n dp) + 2/3 dp m`, `dp = ln(2 ln(n) / delta)`,
     /// `m = 1/(n0-M+1) + 1/(n1-M+1)`, with `dp` and `var/n` computed once per pass (they only
-    /// change when the window does), which gives the same values.
-    fn detect(&mut self, p: &AdwinValidParams) -> bool {
-        self.detect_with::<true>(p)
-    }
-
-    /// [`Window::detect`], with the [`Screen`] in front of the exact test or (for the tests
-    /// that prove the screen changes nothing) without it.
+    /// change when the window does), which gives the same values. Runs on a folded window, at
+    /// a tick of the clock; `SCREEN` puts the [`Screen`] in front of the exact test (the tests
+    /// that prove the screen changes nothing run without it).
     fn detect_with<const SCREEN: bool>(&mut self, p: &AdwinValidParams) -> bool {
-        self.tick += 1;
-        // `phase == tick % clock`, kept as a counter to spare an integer division per sample.
-        self.phase += 1;
-        if self.phase < p.clock() {
-            return false;
-        }
-        self.phase = 0;
         if self.width <= f64::from(p.grace_period()) {
             return false;
         }
@@ -194,9 +361,8 @@ impl Window {
             // exact test on the survivors, in order.
             let cuts = self.scratch.running_sums(
                 &self.lens,
-                &self.heads,
                 &self.totals,
-                self.stride,
+                self.stride(),
                 (self.width, self.total),
             );
             if !self.scratch.any_candidate::<SCREEN>(cuts, min_len, &screen) {
@@ -230,8 +396,21 @@ impl Window {
     }
 }
 
-/// River's running sums after each bucket (oldest first), rebuilt for each pass. Scratch space,
-/// not state: not serialized, and always equal.
+/// River's merge of two summaries of `2^row` samples each (older first) into one of
+/// `2^(row+1)`: totals add, and the variance is `v0 + v1 + n n (mu0 - mu1)^2 / (n + n)`.
+/// River divides by `n` and `n + n`; both are powers of two, and multiplying by an exact
+/// power-of-two reciprocal rounds the same real number, so gives the same bits, without a
+/// division's latency.
+#[inline(always)]
+fn merge(row: usize, (t0, v0): (f64, f64), (t1, v1): (f64, f64)) -> (f64, f64) {
+    let size = (1u64 << row) as f64;
+    let inv = inv_pow2(row);
+    let (mu0, mu1) = (t0 * inv, t1 * inv);
+    let v = v0 + v1 + size * size * (mu0 - mu1) * (mu0 - mu1) * inv_pow2(row + 1);
+    (t0 + t1, v)
+}
+
+/// River's running sums after each bucket (oldest first), rebuilt for each pass. Scratch space, not state: not serialized, and always equal.
 #[derive(Debug, Clone, Default)]
 struct Scratch {
     n0: Vec<f64>,
@@ -246,7 +425,6 @@ impl Scratch {
     fn running_sums(
         &mut self,
         lens: &[usize],
-        heads: &[usize],
         totals: &[f64],
         stride: usize,
         (width, total): (f64, f64),
@@ -262,11 +440,10 @@ impl Scratch {
         let mut at = 0;
         let (n0s, n1s) = (&mut self.n0[..], &mut self.n1[..]);
         let (u0s, u1s) = (&mut self.u0[..], &mut self.u1[..]);
-        for (row, (&len, &head)) in lens.iter().zip(heads).enumerate().rev() {
+        for (row, &len) in lens.iter().enumerate().rev() {
             let size = (1u64 << row) as f64;
-            let ring = &totals[row * stride..(row + 1) * stride];
-            for k in 0..len {
-                let t = ring[(head + k) & (stride - 1)];
+            let row_totals = &totals[row * stride..row * stride + len];
+            for (k, &t) in row_totals.iter().enumerate() {
                 n0 += size;
                 n1 -= size;
                 u0 += t;
@@ -422,7 +599,7 @@ pub struct Adwin {
 #[derive(Deserialize)]
 struct AdwinState {
     params: AdwinValidParams,
-    window: Window,
+    window: WindowState,
     drift: bool,
     seen: u64,
 }
@@ -430,11 +607,9 @@ struct AdwinState {
 impl TryFrom<AdwinState> for Adwin {
     type Error = String;
     fn try_from(s: AdwinState) -> Result<Self, String> {
-        if !s.window.consistent(s.params.max_buckets() as usize) {
-            return Err("ADWIN state: window shape does not match max_buckets".into());
-        }
-        let mut window = s.window;
-        window.phase = (window.tick % u64::from(s.params.clock())) as u32;
+        let mb = s.params.max_buckets() as usize;
+        let window = Window::from_state(s.window, mb, s.params.clock())
+            .ok_or("ADWIN state: window shape does not match max_buckets")?;
         Ok(Self {
             params: s.params,
             window,
@@ -457,14 +632,15 @@ impl Adwin {
     }
     /// Number of samples in the current window.
     pub fn width(&self) -> f64 {
-        self.window.width
+        self.window.width()
     }
     /// Mean of the current window (0 when empty).
     pub fn estimation(&self) -> f64 {
-        if self.window.width == 0.0 {
+        let width = self.window.width();
+        if width == 0.0 {
             0.0
         } else {
-            self.window.total / self.window.width
+            self.window.total() / width
         }
     }
     /// The settings.
@@ -480,8 +656,7 @@ impl Detector for Adwin {
         if self.drift {
             self.window = Window::new(self.params.max_buckets() as usize);
         }
-        self.window.insert(x, self.params.max_buckets() as usize);
-        self.drift = self.window.detect(&self.params);
+        self.drift = self.window.accept::<true>(x, &self.params);
         Ok(if self.drift {
             Signal::Drift
         } else {
@@ -524,9 +699,7 @@ mod tests {
         let (mut fast, mut exact) = (Window::new(mb), Window::new(mb));
         let mut fired = 0;
         for (i, &x) in xs.iter().enumerate() {
-            fast.insert(x, mb);
-            exact.insert(x, mb);
-            let (f, e) = (fast.detect_with::<true>(&p), exact.detect_with::<false>(&p));
+            let (f, e) = (fast.accept::<true>(x, &p), exact.accept::<false>(x, &p));
             assert_eq!(f, e, "signal differs at {i}");
             assert_eq!(fast, exact, "window differs at {i}");
             if f {
@@ -536,6 +709,96 @@ mod tests {
             }
         }
         fired
+    }
+
+    /// River's `insert`, one sample at a time, written plainly: the reference for folding.
+    struct OneByOne {
+        max_buckets: usize,
+        total: f64,
+        variance: f64,
+        width: f64,
+        rows: Vec<Vec<(f64, f64)>>,
+    }
+
+    impl OneByOne {
+        fn insert(&mut self, x: f64) {
+            self.width += 1.0;
+            if self.width > 1.0 {
+                let d = x - self.total / (self.width - 1.0);
+                self.variance += (self.width - 1.0) * d * d / self.width;
+            }
+            self.total += x;
+            self.rows[0].push((x, 0.0));
+            let mut row = 0;
+            while self.rows[row].len() == self.max_buckets + 1 {
+                let size = (1u64 << row) as f64;
+                let ((t0, v0), (t1, v1)) = (self.rows[row][0], self.rows[row][1]);
+                let (mu0, mu1) = (t0 / size, t1 / size);
+                let v = v0 + v1 + size * size * (mu0 - mu1) * (mu0 - mu1) / (size + size);
+                self.rows[row].drain(..2);
+                if row + 1 == self.rows.len() {
+                    self.rows.push(Vec::new());
+                }
+                self.rows[row + 1].push((t0 + t1, v));
+                row += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn folding_blocks_equals_inserting_one_by_one() {
+        let xs = stream(11, 5000, 3.0, 0.5, &[(2500, 1.0)]);
+        for max_buckets in [2, 3, 5, 9, 70] {
+            for clock in [1, 7, 32, 64, 100, 1000] {
+                // No check ever runs (grace period), so only insertion is compared.
+                let p = AdwinParams::new()
+                    .clock(clock)
+                    .max_buckets(max_buckets)
+                    .grace_period(u32::MAX)
+                    .check()
+                    .unwrap();
+                let mb = max_buckets as usize;
+                let mut w = Window::new(mb);
+                let mut r = OneByOne {
+                    max_buckets: mb,
+                    total: 0.0,
+                    variance: 0.0,
+                    width: 0.0,
+                    rows: vec![Vec::new()],
+                };
+                for (i, &x) in xs.iter().enumerate() {
+                    assert!(!w.accept::<true>(x, &p));
+                    r.insert(x);
+                    let at = format!("mb {mb} clock {clock} sample {i}");
+                    assert_eq!(w.width(), r.width, "{at}");
+                    assert_eq!(w.total().to_bits(), r.total.to_bits(), "{at}");
+                    if !w.pending.is_empty() {
+                        continue;
+                    }
+                    assert_eq!(w.variance.to_bits(), r.variance.to_bits(), "{at}");
+                    let lens: Vec<usize> = r.rows.iter().map(Vec::len).collect();
+                    assert_eq!(w.lens, lens, "{at}");
+                    let stride = w.stride();
+                    let mut rows = r.rows.iter().enumerate();
+                    assert!(
+                        rows.all(|(k, row)| {
+                            let at = k * stride;
+                            let ts = &w.totals[at..at + w.lens[k]];
+                            let vs = &w.variances[at..at + w.lens[k]];
+                            let bits = |x: f64| x.to_bits();
+                            row.iter()
+                                .map(|s| bits(s.0))
+                                .eq(ts.iter().map(|&t| bits(t)))
+                                && row
+                                    .iter()
+                                    .map(|s| bits(s.1))
+                                    .eq(vs.iter().map(|&v| bits(v)))
+                        }),
+                        "{at}"
+                    );
+                }
+            }
+        }
     }
 
     fn stream(seed: u64, n: usize, scale: f64, offset: f64, shifts: &[(usize, f64)]) -> Vec<f64> {
