@@ -2,6 +2,8 @@
 //! operation (river 0.26.1's Rust core, itself a port of its Cython `adwin_c.pyx`), so the
 //! detection indices are river's exactly.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::errors::Result;
@@ -141,6 +143,20 @@ impl Window {
             totals: vec![0.0; stride],
             variances: vec![0.0; stride],
         }
+    }
+
+    /// Empties the window (river makes a new one after a drift), keeping its allocations.
+    #[cold]
+    #[inline(never)]
+    fn restart(&mut self) {
+        let stride = self.stride();
+        (self.total, self.variance, self.width, self.tick, self.phase) = (0.0, 0.0, 0.0, 0, 0);
+        self.pending.clear();
+        self.lens.clear();
+        self.lens.push(0);
+        // Row 0's variances are zero already (nothing writes them).
+        self.totals.truncate(stride);
+        self.variances.truncate(stride);
     }
 
     /// The window a [`WindowState`] describes, if it is shaped as `max_buckets` requires (so
@@ -354,25 +370,27 @@ impl Window {
             // River's `dp`, computed (two logarithms) only once a cut gets past the screen.
             let mut exact_dp: Option<f64> = None;
             let var_n = self.variance / self.width;
-            let screen = Screen::new(var_n, self.dp_floor.get(self.width, p.delta()));
+            let dp_floor = self.dp_floor.get(self.width, p.delta());
+            let screen = Screen::new(var_n, dp_floor, self.width, min_len);
             // River's loop visits the buckets oldest to newest, row by row, testing the cut
-            // after each. Here its running sums come first (same additions, same order), then
-            // one vectorized check whether any cut survives the screen, and only then river's
-            // exact test on the survivors, in order.
+            // after each that leaves `min_len` on both sides. Here its running sums come first
+            // (same additions, same order), then one vectorized check whether any of those
+            // cuts survives the screen, and only then river's exact test on the survivors, in
+            // order.
             let cuts = self.scratch.running_sums(
                 &self.lens,
                 &self.totals,
                 self.stride(),
                 (self.width, self.total),
+                min_len,
             );
-            if !self.scratch.any_candidate::<SCREEN>(cuts, min_len, &screen) {
+            if SCREEN && !self.scratch.any_candidate(cuts.clone(), &screen) {
                 continue;
             }
-            let c = min_len - 1.0;
-            for i in 0..cuts {
+            for i in cuts {
                 let sc = &self.scratch;
                 let (n0, n1, u0, u1) = (sc.n0[i], sc.n1[i], sc.u0[i], sc.u1[i]);
-                if cut_ruled_out::<SCREEN>(&screen, min_len, c, n0, n1, u0, u1) {
+                if SCREEN && screen.cannot_cut(n0, n1, u0, u1) {
                     continue;
                 }
                 let (a, b) = (n0 - min_len + 1.0, n1 - min_len + 1.0);
@@ -421,73 +439,61 @@ struct Scratch {
 
 impl Scratch {
     /// Fills the running sums for a pass over the window (`(width, total)`) and returns the
-    /// number of cuts: one after every bucket but the newest.
+    /// cuts that leave at least `min_len` samples on both sides (river skips the others): a
+    /// range, since `n0` grows and `n1` shrinks from cut to cut. There is a cut after every
+    /// bucket but the newest.
     fn running_sums(
         &mut self,
         lens: &[usize],
         totals: &[f64],
         stride: usize,
         (width, total): (f64, f64),
-    ) -> usize {
+        min_len: f64,
+    ) -> Range<usize> {
         let buckets: usize = lens.iter().sum();
         for v in [&mut self.n0, &mut self.n1, &mut self.u0, &mut self.u1] {
             v.resize(buckets, 0.0);
         }
         // River's running sums, bucket by bucket oldest first, in river's order (a sequential
-        // chain of additions); the newest bucket closes river's loop without a cut after it.
-        let n = buckets.saturating_sub(1);
+        // chain of additions).
         let (mut n0, mut n1, mut u0, mut u1) = (0.0, width, 0.0, total);
-        let mut at = 0;
-        let (n0s, n1s) = (&mut self.n0[..], &mut self.n1[..]);
-        let (u0s, u1s) = (&mut self.u0[..], &mut self.u1[..]);
+        let mut out =
+            (self.n0.iter_mut().zip(&mut self.n1)).zip(self.u0.iter_mut().zip(&mut self.u1));
         for (row, &len) in lens.iter().enumerate().rev() {
             let size = (1u64 << row) as f64;
-            let row_totals = &totals[row * stride..row * stride + len];
-            for (k, &t) in row_totals.iter().enumerate() {
+            for (&t, ((n0s, n1s), (u0s, u1s))) in totals[row * stride..][..len].iter().zip(&mut out)
+            {
                 n0 += size;
                 n1 -= size;
                 u0 += t;
                 u1 -= t;
-                (n0s[at + k], n1s[at + k], u0s[at + k], u1s[at + k]) = (n0, n1, u0, u1);
+                (*n0s, *n1s, *u0s, *u1s) = (n0, n1, u0, u1);
             }
-            at += len;
         }
-        n
+        // The newest bucket closes river's loop without a cut after it.
+        let cuts = buckets.saturating_sub(1);
+        // Linear scans (both ends are near: buckets hold at least one sample).
+        let first = self.n0[..cuts]
+            .iter()
+            .take_while(|&&n0| n0 < min_len)
+            .count();
+        let short_end = self.n1[first..cuts]
+            .iter()
+            .rev()
+            .take_while(|&&n1| n1 < min_len);
+        first..cuts - short_end.count()
     }
 
-    /// Whether any of the first `n` cuts survives the screen (and is long enough on both
-    /// sides). Independent per cut and branch-free, so the compiler vectorizes it; a pass
-    /// almost always ends here.
-    fn any_candidate<const SCREEN: bool>(&self, n: usize, min_len: f64, screen: &Screen) -> bool {
-        let c = min_len - 1.0;
-        let cuts = self.n0[..n]
-            .iter()
-            .zip(&self.n1[..n])
-            .zip(self.u0[..n].iter().zip(&self.u1[..n]));
-        let survivors: usize = cuts
-            .map(|((&n0, &n1), (&u0, &u1))| {
-                usize::from(!cut_ruled_out::<SCREEN>(screen, min_len, c, n0, n1, u0, u1))
-            })
+    /// Whether any of the `cuts` survives the screen. Independent per cut and branch-free, so
+    /// the compiler vectorizes it; a pass almost always ends here.
+    fn any_candidate(&self, cuts: Range<usize>, screen: &Screen) -> bool {
+        let sums = (self.n0[cuts.clone()].iter().zip(&self.n1[cuts.clone()]))
+            .zip(self.u0[cuts.clone()].iter().zip(&self.u1[cuts]));
+        let survivors: usize = sums
+            .map(|((&n0, &n1), (&u0, &u1))| usize::from(!screen.cannot_cut(n0, n1, u0, u1)))
             .sum();
         survivors > 0
     }
-}
-
-/// Whether the cut with these running sums is skipped: a side shorter than `min_len` (as in
-/// river), or (with `SCREEN`) rejected by the screen. `c = min_len - 1`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn cut_ruled_out<const SCREEN: bool>(
-    screen: &Screen,
-    min_len: f64,
-    c: f64,
-    n0: f64,
-    n1: f64,
-    u0: f64,
-    u1: f64,
-) -> bool {
-    let too_short = (n1 < min_len) | (n0 < min_len);
-    too_short | (SCREEN && screen.cannot_cut(n0, n1, u0, u1, n0 - c, n1 - c))
 }
 
 impl PartialEq for Scratch {
@@ -539,11 +545,13 @@ impl PartialEq for DpFloor {
 /// with `m = 1/a + 1/b`, `a = n0 - M + 1`, `b = n1 - M + 1`. Multiplying through by
 /// `P = n0 n1` and `a b`, the cut can only fire if `D = |u0 n1 - u1 n0|` (plus a bound on every
 /// rounding error river's and this side's arithmetic can make, `1e-14 S + 1e-300` with
-/// `S = |u0| n1 + |u1| n0`) exceeds both `sqrt(2 v dp (a + b) / (a b)) P` and
-/// `2/3 dp (a + b) / (a b) P`. The screen rejects a cut when either necessary condition fails by
-/// a relative margin of `1e-12`, far above the few ulps by which its own products can be off, so
-/// it never rejects a cut river would take: the indices stay river's exactly (checked by the
-/// parity tests, and by a proptest against the unscreened test).
+/// `S = (|u0| + |u1|) W >= |u0| n1 + |u1| n0`, `W = n0 + n1` the window's width) exceeds both
+/// `sqrt(2 v dp (a + b) / (a b)) P` and `2/3 dp (a + b) / (a b) P`. The screen rejects a cut when
+/// either necessary condition fails by a relative margin of `1e-12`, far above the few ulps by
+/// which its own products can be off, so it never rejects a cut river would take: the indices
+/// stay river's exactly (checked by the parity tests, and by a proptest against the unscreened
+/// test). `a + b = W - 2 (M - 1)` is the same for every cut of a pass (and exact: all these
+/// counts are integers below `2^53`).
 #[derive(Debug, Clone, Copy)]
 struct Screen {
     /// `2 v dp (1 - 2e-12)`, or `-1` (the square-root condition never holds) where `v` is
@@ -552,18 +560,28 @@ struct Screen {
     sqrt_coef: f64,
     /// `2/3 dp (1 - 1e-12)`.
     lin_coef: f64,
+    /// `M - 1`: `a = n0 - (M - 1)`.
+    c: f64,
+    /// `a + b`.
+    ab_sum: f64,
+    /// `1e-14 W`.
+    slack_coef: f64,
 }
 
 impl Screen {
-    fn new(var_n: f64, delta_prime: f64) -> Self {
+    fn new(var_n: f64, delta_prime: f64, width: f64, min_len: f64) -> Self {
         let sqrt_coef = if (1e-250..=1e250).contains(&var_n) {
             2.0 * var_n * delta_prime * (1.0 - 2e-12)
         } else {
             -1.0
         };
+        let c = min_len - 1.0;
         Self {
             sqrt_coef,
             lin_coef: 2.0 / 3.0 * delta_prime * (1.0 - 1e-12),
+            c,
+            ab_sum: width - 2.0 * c,
+            slack_coef: 1e-14 * width,
         }
     }
 
@@ -571,12 +589,12 @@ impl Screen {
     /// overflow, so the exact test decides). Branch-free: which bound rejects a cut varies from
     /// cut to cut, and a mispredicted branch would cost more than both comparisons.
     #[inline(always)]
-    fn cannot_cut(&self, n0: f64, n1: f64, u0: f64, u1: f64, a: f64, b: f64) -> bool {
+    fn cannot_cut(&self, n0: f64, n1: f64, u0: f64, u1: f64) -> bool {
         let p = n0 * n1;
-        let slack = 1e-14 * (u0.abs() * n1 + u1.abs() * n0) + 1e-300;
+        let slack = (u0.abs() + u1.abs()) * self.slack_coef + 1e-300;
         let d = (u0 * n1 - u1 * n0).abs() + slack;
-        let ab = a * b;
-        let rhs = (a + b) * p;
+        let ab = (n0 - self.c) * (n1 - self.c);
+        let rhs = self.ab_sum * p;
         let below_linear = d * ab <= self.lin_coef * rhs;
         let below_sqrt = d * d * ab <= self.sqrt_coef * rhs * p;
         below_linear | below_sqrt
@@ -654,7 +672,7 @@ impl Detector for Adwin {
         check_finite("adwin", self.seen, x)?;
         self.seen += 1;
         if self.drift {
-            self.window = Window::new(self.params.max_buckets() as usize);
+            self.window.restart();
         }
         self.drift = self.window.accept::<true>(x, &self.params);
         Ok(if self.drift {
