@@ -50,7 +50,7 @@ struct Window {
     /// `(tick + pending.len()) % clock`.
     phase: u32,
     dp_floor: DpFloor,
-    scratch: Scratch,
+    sums: Sums,
     max_buckets: usize,
     lens: Vec<usize>,
     totals: Vec<f64>,
@@ -137,7 +137,7 @@ impl Window {
             pending: Vec::with_capacity(BLOCK),
             phase: 0,
             dp_floor: DpFloor::default(),
-            scratch: Scratch::default(),
+            sums: Sums::default(),
             max_buckets,
             lens: vec![0],
             totals: vec![0.0; stride],
@@ -152,6 +152,7 @@ impl Window {
         let stride = self.stride();
         (self.total, self.variance, self.width, self.tick, self.phase) = (0.0, 0.0, 0.0, 0, 0);
         self.pending.clear();
+        self.sums.reshaped();
         self.lens.clear();
         self.lens.push(0);
         // Row 0's variances are zero already (nothing writes them).
@@ -294,10 +295,12 @@ impl Window {
             let held = self.lens[row] + arrivals;
             if held <= mb {
                 self.lens[row] = held;
+                self.sums.touched(row + 1);
                 break;
             }
             let pairs = (held - mb).div_ceil(2);
             if row + 1 == self.lens.len() {
+                self.sums.reshaped();
                 self.lens.push(0);
                 self.totals.resize(self.totals.len() + stride, 0.0);
                 self.variances.resize(self.variances.len() + stride, 0.0);
@@ -337,6 +340,7 @@ impl Window {
         let mu_window = self.total / self.width;
         self.variance -=
             v + n * self.width * (mu - mu_window) * (mu - mu_window) / (n + self.width);
+        self.sums.reshaped();
         let len = self.lens[last];
         self.totals.copy_within(at + 1..at + len, at);
         if last > 0 {
@@ -370,29 +374,29 @@ impl Window {
             // River's `dp`, computed (two logarithms) only once a cut gets past the screen.
             let mut exact_dp: Option<f64> = None;
             let var_n = self.variance / self.width;
-            let dp_floor = self.dp_floor.get(self.width, p.delta());
-            let screen = Screen::new(var_n, dp_floor, self.width, min_len);
+            let (width, total) = (self.width, self.total);
             // River's loop visits the buckets oldest to newest, row by row, testing the cut
             // after each that leaves `min_len` on both sides. Here its running sums come first
-            // (same additions, same order), then one vectorized check whether any of those
-            // cuts survives the screen, and only then river's exact test on the survivors, in
-            // order.
-            let cuts = self.scratch.running_sums(
-                &self.lens,
-                &self.totals,
-                self.stride(),
-                (self.width, self.total),
-                min_len,
-            );
-            if SCREEN && !self.scratch.any_candidate(cuts.clone(), &screen) {
+            // (same additions, same order; kept for the rows no fold touched), then one
+            // vectorized check whether any of those cuts survives the screen, and only then
+            // river's exact test on the survivors, in order.
+            let stride = self.stride();
+            let sums = &mut self.sums;
+            sums.update(&self.lens, &self.totals, stride);
+            let cuts = sums.cuts(width, min_len);
+            let dp_floor = self.dp_floor.get(width, p.delta());
+            let screen = Screen::new(var_n, dp_floor, (width, total), min_len, sums.bound());
+            if SCREEN && !sums.any_candidate(cuts.clone(), &screen) {
                 continue;
             }
+            sums.exact_u1(&self.lens, &self.totals, stride, total);
             for i in cuts {
-                let sc = &self.scratch;
-                let (n0, n1, u0, u1) = (sc.n0[i], sc.n1[i], sc.u0[i], sc.u1[i]);
-                if SCREEN && screen.cannot_cut(n0, n1, u0, u1) {
+                let (n0, u0, u1) = (self.sums.n0[i], self.sums.u0[i], self.sums.u1[i]);
+                if SCREEN && screen.cannot_cut(n0, u0) {
                     continue;
                 }
+                // River's `n1`, `width - size - size - ...`, is exact (integers below 2^53).
+                let n1 = width - n0;
                 let (a, b) = (n0 - min_len + 1.0, n1 - min_len + 1.0);
                 let delta_prime =
                     *exact_dp.get_or_insert_with(|| delta_prime(self.width, p.delta()));
@@ -428,77 +432,115 @@ fn merge(row: usize, (t0, v0): (f64, f64), (t1, v1): (f64, f64)) -> (f64, f64) {
     (t0 + t1, v)
 }
 
-/// River's running sums after each bucket (oldest first), rebuilt for each pass. Scratch space, not state: not serialized, and always equal.
-#[derive(Debug, Clone, Default)]
-struct Scratch {
+/// River's running sums after each bucket, oldest first: `n0` (samples) and `u0` (total) up to
+/// each cut, and `mag` (the sum of `|total|` of the buckets so far) for the screen's error bound.
+/// A row no fold touched since the last pass keeps its sums (the same additions in the same
+/// order give the same values), so a pass only redoes the rows that changed: the newest few,
+/// while the oldest, biggest rows change ever more rarely. River's other running total `u1`
+/// (`total - t1 - t2 - ...`, which changes with every sample) is only computed when a cut gets
+/// past the screen, which bounds it instead (see [`Screen`]). A cache, not state: not
+/// serialized, and two windows compare equal whatever it holds.
+#[derive(Debug, Clone)]
+struct Sums {
     n0: Vec<f64>,
-    n1: Vec<f64>,
     u0: Vec<f64>,
+    mag: Vec<f64>,
     u1: Vec<f64>,
+    /// Rows `0..stale` changed since the sums were made (`usize::MAX`: the rows were added or
+    /// removed, none is valid).
+    stale: usize,
 }
 
-impl Scratch {
-    /// Fills the running sums for a pass over the window (`(width, total)`) and returns the
-    /// cuts that leave at least `min_len` samples on both sides (river skips the others): a
-    /// range, since `n0` grows and `n1` shrinks from cut to cut. There is a cut after every
-    /// bucket but the newest.
-    fn running_sums(
-        &mut self,
-        lens: &[usize],
-        totals: &[f64],
-        stride: usize,
-        (width, total): (f64, f64),
-        min_len: f64,
-    ) -> Range<usize> {
+impl Default for Sums {
+    fn default() -> Self {
+        Self {
+            n0: Vec::new(),
+            u0: Vec::new(),
+            mag: Vec::new(),
+            u1: Vec::new(),
+            stale: usize::MAX,
+        }
+    }
+}
+
+impl Sums {
+    /// Rows `0..rows` changed.
+    fn touched(&mut self, rows: usize) {
+        self.stale = self.stale.max(rows);
+    }
+
+    /// Rows were added or removed: every cut moved.
+    fn reshaped(&mut self) {
+        self.stale = usize::MAX;
+    }
+
+    /// Brings the sums up to date with the rows (`lens`, `totals` `stride` apart).
+    fn update(&mut self, lens: &[usize], totals: &[f64], stride: usize) {
         let buckets: usize = lens.iter().sum();
-        for v in [&mut self.n0, &mut self.n1, &mut self.u0, &mut self.u1] {
+        let stale = self.stale.min(lens.len());
+        self.stale = 0;
+        // Cuts in the unchanged (older) rows keep their sums; the chain resumes after them.
+        let start: usize = lens[stale..].iter().sum();
+        for v in [&mut self.n0, &mut self.u0, &mut self.mag] {
             v.resize(buckets, 0.0);
         }
-        // River's running sums, bucket by bucket oldest first, in river's order (a sequential
-        // chain of additions).
-        let (mut n0, mut n1, mut u0, mut u1) = (0.0, width, 0.0, total);
-        let mut out =
-            (self.n0.iter_mut().zip(&mut self.n1)).zip(self.u0.iter_mut().zip(&mut self.u1));
-        for (row, &len) in lens.iter().enumerate().rev() {
+        let (mut n0, mut u0, mut mag) = match start {
+            0 => (0.0, 0.0, 0.0),
+            k => (self.n0[k - 1], self.u0[k - 1], self.mag[k - 1]),
+        };
+        let mut out = (self.n0[start..].iter_mut())
+            .zip(self.u0[start..].iter_mut().zip(&mut self.mag[start..]));
+        for (row, &len) in lens[..stale].iter().enumerate().rev() {
             let size = (1u64 << row) as f64;
-            for (&t, ((n0s, n1s), (u0s, u1s))) in totals[row * stride..][..len].iter().zip(&mut out)
-            {
+            for (&t, (n0s, (u0s, mags))) in totals[row * stride..][..len].iter().zip(&mut out) {
                 n0 += size;
-                n1 -= size;
                 u0 += t;
-                u1 -= t;
-                (*n0s, *n1s, *u0s, *u1s) = (n0, n1, u0, u1);
+                mag += t.abs();
+                (*n0s, *u0s, *mags) = (n0, u0, mag);
             }
         }
-        // The newest bucket closes river's loop without a cut after it.
-        let cuts = buckets.saturating_sub(1);
+    }
+
+    /// The cuts that leave at least `min_len` samples on both sides (river skips the others):
+    /// a range, since `n0` grows from cut to cut. There is a cut after every bucket but the
+    /// newest, which closes river's loop.
+    fn cuts(&self, width: f64, min_len: f64) -> Range<usize> {
+        let cuts = self.n0.len().saturating_sub(1);
         // Linear scans (both ends are near: buckets hold at least one sample).
         let first = self.n0[..cuts]
             .iter()
             .take_while(|&&n0| n0 < min_len)
             .count();
-        let short_end = self.n1[first..cuts]
-            .iter()
-            .rev()
-            .take_while(|&&n1| n1 < min_len);
-        first..cuts - short_end.count()
+        let short_end = self.n0[first..cuts].iter().rev();
+        first..cuts - short_end.take_while(|&&n0| width - n0 < min_len).count()
+    }
+
+    /// `(buckets, sum of |bucket total|)`, for the screen's bound on river's `u1`.
+    fn bound(&self) -> (usize, f64) {
+        (self.mag.len(), self.mag.last().copied().unwrap_or(0.0))
     }
 
     /// Whether any of the `cuts` survives the screen. Independent per cut and branch-free, so
     /// the compiler vectorizes it; a pass almost always ends here.
     fn any_candidate(&self, cuts: Range<usize>, screen: &Screen) -> bool {
-        let sums = (self.n0[cuts.clone()].iter().zip(&self.n1[cuts.clone()]))
-            .zip(self.u0[cuts.clone()].iter().zip(&self.u1[cuts]));
+        let sums = self.n0[cuts.clone()].iter().zip(&self.u0[cuts]);
         let survivors: usize = sums
-            .map(|((&n0, &n1), (&u0, &u1))| usize::from(!screen.cannot_cut(n0, n1, u0, u1)))
+            .map(|(&n0, &u0)| usize::from(!screen.cannot_cut(n0, u0)))
             .sum();
         survivors > 0
     }
-}
 
-impl PartialEq for Scratch {
-    fn eq(&self, _: &Self) -> bool {
-        true
+    /// River's `u1` after each bucket: `total - t1 - t2 - ...`, in order.
+    fn exact_u1(&mut self, lens: &[usize], totals: &[f64], stride: usize, total: f64) {
+        self.u1.resize(self.n0.len(), 0.0);
+        let mut u1 = total;
+        let mut out = self.u1.iter_mut();
+        for (row, &len) in lens.iter().enumerate().rev() {
+            for (&t, u1s) in totals[row * stride..][..len].iter().zip(&mut out) {
+                u1 -= t;
+                *u1s = u1;
+            }
+        }
     }
 }
 
@@ -543,15 +585,23 @@ impl PartialEq for DpFloor {
 ///
 /// River's test on the floats it computes is `|u0/n0 - u1/n1| > sqrt(2 m v dp) + 2/3 dp m`
 /// with `m = 1/a + 1/b`, `a = n0 - M + 1`, `b = n1 - M + 1`. Multiplying through by
-/// `P = n0 n1` and `a b`, the cut can only fire if `D = |u0 n1 - u1 n0|` (plus a bound on every
-/// rounding error river's and this side's arithmetic can make, `1e-14 S + 1e-300` with
-/// `S = (|u0| + |u1|) W >= |u0| n1 + |u1| n0`, `W = n0 + n1` the window's width) exceeds both
+/// `P = n0 n1` and `a b`, the cut can only fire if `D = |u0 n1 - u1 n0|`, plus a bound on every
+/// rounding error river's and this side's arithmetic can make, exceeds both
 /// `sqrt(2 v dp (a + b) / (a b)) P` and `2/3 dp (a + b) / (a b) P`. The screen rejects a cut when
 /// either necessary condition fails by a relative margin of `1e-12`, far above the few ulps by
 /// which its own products can be off, so it never rejects a cut river would take: the indices
 /// stay river's exactly (checked by the parity tests, and by a proptest against the unscreened
-/// test). `a + b = W - 2 (M - 1)` is the same for every cut of a pass (and exact: all these
-/// counts are integers below `2^53`).
+/// test).
+///
+/// The screen takes `n1 = W - n0` (river's value: these counts are integers below `2^53`) and,
+/// instead of river's `u1` (a chain of subtractions from the window's total `T`), `T - u0`.
+/// Both are recursive sums of `T` and the `K` bucket totals `t`, so they differ by at most
+/// `2 gamma_K (|T| + sum |t|)`, `gamma_K = K u / (1 - K u)`, `u = 2^-53` (Higham, *Accuracy
+/// and Stability of Numerical Algorithms*, §4.2), and `D` by `n0 <= W` times that. The bound on
+/// the rounding errors is therefore `1e-14 (|u0| + |u1|) W` (at least `1e-14 (|u0| n1 + |u1|
+/// n0)`, which covers the divisions river makes and the products here) plus twice the gap
+/// between the two `u1` times `W`, plus `1e-300`. `a + b = W - 2 (M - 1)` is the same for every
+/// cut of a pass.
 #[derive(Debug, Clone, Copy)]
 struct Screen {
     /// `2 v dp (1 - 2e-12)`, or `-1` (the square-root condition never holds) where `v` is
@@ -560,38 +610,59 @@ struct Screen {
     sqrt_coef: f64,
     /// `2/3 dp (1 - 1e-12)`.
     lin_coef: f64,
+    /// `W`.
+    width: f64,
+    /// `T`.
+    total: f64,
     /// `M - 1`: `a = n0 - (M - 1)`.
     c: f64,
     /// `a + b`.
     ab_sum: f64,
     /// `1e-14 W`.
     slack_coef: f64,
+    /// `4 gamma_K (|T| + sum |t|) W + 1e-300`.
+    slack_abs: f64,
 }
 
 impl Screen {
-    fn new(var_n: f64, delta_prime: f64, width: f64, min_len: f64) -> Self {
+    /// The screen for a pass over a window of `W` samples totalling `T` whose `K` buckets'
+    /// totals sum to `sum |t|` in absolute value (`bound = (K, sum |t|)`).
+    fn new(
+        var_n: f64,
+        delta_prime: f64,
+        (width, total): (f64, f64),
+        min_len: f64,
+        (buckets, abs_sum): (usize, f64),
+    ) -> Self {
         let sqrt_coef = if (1e-250..=1e250).contains(&var_n) {
             2.0 * var_n * delta_prime * (1.0 - 2e-12)
         } else {
             -1.0
         };
         let c = min_len - 1.0;
+        let ku = buckets as f64 * (f64::EPSILON / 2.0);
+        let gamma = ku / (1.0 - ku);
         Self {
             sqrt_coef,
             lin_coef: 2.0 / 3.0 * delta_prime * (1.0 - 1e-12),
+            width,
+            total,
             c,
             ab_sum: width - 2.0 * c,
             slack_coef: 1e-14 * width,
+            slack_abs: 4.0 * gamma * (total.abs() + abs_sum) * width + 1e-300,
         }
     }
 
-    /// True when the cut certainly is not significant (false when in doubt, including NaN or
-    /// overflow, so the exact test decides). Branch-free: which bound rejects a cut varies from
-    /// cut to cut, and a mispredicted branch would cost more than both comparisons.
+    /// True when the cut after `n0` samples totalling `u0` certainly is not significant (false
+    /// when in doubt, including NaN or overflow, so the exact test decides). Branch-free: which
+    /// bound rejects a cut varies from cut to cut, and a mispredicted branch would cost more
+    /// than both comparisons.
     #[inline(always)]
-    fn cannot_cut(&self, n0: f64, n1: f64, u0: f64, u1: f64) -> bool {
+    fn cannot_cut(&self, n0: f64, u0: f64) -> bool {
+        let (n1, u1) = (self.width - n0, self.total - u0);
         let p = n0 * n1;
-        let slack = (u0.abs() + u1.abs()) * self.slack_coef + 1e-300;
+        let slack = (u0.abs() + u1.abs()) * self.slack_coef + self.slack_abs;
         let d = (u0 * n1 - u1 * n0).abs() + slack;
         let ab = (n0 - self.c) * (n1 - self.c);
         let rhs = self.ab_sum * p;
@@ -720,6 +791,7 @@ mod tests {
             let (f, e) = (fast.accept::<true>(x, &p), exact.accept::<false>(x, &p));
             assert_eq!(f, e, "signal differs at {i}");
             assert_eq!(fast, exact, "window differs at {i}");
+            assert_sums_fresh(&fast);
             if f {
                 fired += 1;
                 fast = Window::new(mb);
@@ -817,6 +889,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The running sums a window keeps from pass to pass are those a full pass computes.
+    fn assert_sums_fresh(w: &Window) {
+        if w.sums.stale != 0 {
+            return;
+        }
+        let mut fresh = Sums::default();
+        fresh.update(&w.lens, &w.totals, w.stride());
+        let bits = |xs: &[f64]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&w.sums.n0), bits(&fresh.n0));
+        assert_eq!(bits(&w.sums.u0), bits(&fresh.u0));
+        assert_eq!(bits(&w.sums.mag), bits(&fresh.mag));
     }
 
     fn stream(seed: u64, n: usize, scale: f64, offset: f64, shifts: &[(usize, f64)]) -> Vec<f64> {
