@@ -4,6 +4,7 @@
 
 use std::ops::Range;
 
+use pulp::{Arch, Simd, WithSimd};
 use serde::{Deserialize, Serialize};
 
 use crate::errors::Result;
@@ -14,17 +15,8 @@ use crate::signal::{Detector, Signal, check_finite};
 /// divides it, so a default window folds exactly once per check.
 const BLOCK: usize = 64;
 
-/// `[0, 1, ..., BLOCK - 1]` as floats: widths within a block are `width + OFFSETS[i]`, exact
-/// and vectorizable (SSE2 has no packed integer-to-float conversion for 64-bit integers).
-const OFFSETS: [f64; BLOCK] = {
-    let mut o = [0.0; BLOCK];
-    let mut i = 0;
-    while i < BLOCK {
-        o[i] = i as f64;
-        i += 1;
-    }
-    o
-};
+/// Samples whose variance terms are computed together when a block is folded.
+const LANES: usize = 4;
 
 /// The adaptive window (river's `AdaptiveWindowing`): an exponential histogram whose row `r`
 /// holds up to `max_buckets` summaries (total, variance) of `2^r` samples each, oldest first.
@@ -243,13 +235,23 @@ impl Window {
         self.pending.clear();
     }
 
-    /// River's incremental width, total and variance over `xs` (at most `BLOCK` samples):
-    /// per sample `d = x - total / (width - 1)`, `variance += (width - 1) d d / width` (from the
-    /// second sample of the window on), `total += x`. The division by the previous width does
-    /// not depend on the previous sample's division, so the block computes all quotients first
-    /// (vectorized, and not in a chain through memory), then adds them in river's order.
-    fn add_stats(&mut self, mut xs: &[f64]) {
-        debug_assert!(xs.len() <= BLOCK);
+    /// River's incremental width, total and variance over `xs`: per sample
+    /// `d = x - total / (width - 1)`, `variance += (width - 1) d d / width` (from the second
+    /// sample of the window on), `total += x`. The division by the previous width does not
+    /// depend on the previous sample's division, so the quotients of a few samples are
+    /// computed together (vectorized), then added in river's order; and the running values stay
+    /// in registers instead of in a chain through memory.
+    #[inline(always)]
+    fn add_stats(&mut self, xs: &[f64]) {
+        wide(
+            #[inline(always)]
+            || self.add_stats_here(xs),
+        );
+    }
+
+    /// [`Window::add_stats`], compiled at the caller's SIMD level.
+    #[inline(always)]
+    fn add_stats_here(&mut self, mut xs: &[f64]) {
         if self.width == 0.0
             && let Some((&x, rest)) = xs.split_first()
         {
@@ -258,23 +260,34 @@ impl Window {
             self.total += x;
             xs = rest;
         }
-        let n = xs.len();
-        let (mut before, mut terms) = ([0.0; BLOCK], [0.0; BLOCK]);
-        let mut total = self.total;
-        for (b, &x) in before.iter_mut().zip(xs) {
-            *b = total;
+        // `prev` is the width before a sample (river's `width - 1` after it): exact integers.
+        let (mut total, mut variance, mut prev) = (self.total, self.variance, self.width);
+        let (chunks, rest) = xs.as_chunks::<LANES>();
+        for x in chunks {
+            // A few samples at a time: the totals they meet (a chain), their variance terms
+            // (independent: the divisions vectorize), then the terms added in order. The total
+            // chain runs ahead of the variance chain instead of after it.
+            let mut before = [0.0; LANES];
+            for (b, &x) in before.iter_mut().zip(x) {
+                *b = total;
+                total += x;
+            }
+            let mut term = [0.0; LANES];
+            for (k, t) in term.iter_mut().enumerate() {
+                let prev = prev + k as f64;
+                let d = x[k] - before[k] / prev;
+                *t = prev * d * d / (prev + 1.0);
+            }
+            variance = term.iter().fold(variance, |v, &t| v + t);
+            prev += LANES as f64;
+        }
+        for &x in rest {
+            let d = x - total / prev;
+            variance += prev * d * d / (prev + 1.0);
             total += x;
+            prev += 1.0;
         }
-        // Sample `i` meets `width_before = width + i` (exact integers) and leaves `+ 1`.
-        let w = self.width;
-        for (((term, &x), &b), &o) in terms.iter_mut().zip(xs).zip(&before).zip(&OFFSETS) {
-            let prev = w + o;
-            let d = x - b / prev;
-            *term = prev * d * d / (prev + 1.0);
-        }
-        self.variance = terms[..n].iter().fold(self.variance, |v, &t| v + t);
-        self.total = total;
-        self.width = w + n as f64;
+        (self.total, self.variance, self.width) = (total, variance, prev);
     }
 
     /// River's bucket merges for the samples `xs` (summaries with no variance). Inserting one
@@ -523,6 +536,15 @@ impl Sums {
     /// Whether any of the `cuts` survives the screen. Independent per cut and branch-free, so
     /// the compiler vectorizes it; a pass almost always ends here.
     fn any_candidate(&self, cuts: Range<usize>, screen: &Screen) -> bool {
+        wide(
+            #[inline(always)]
+            || self.any_candidate_here(cuts, screen),
+        )
+    }
+
+    /// [`Sums::any_candidate`], compiled at the caller's SIMD level.
+    #[inline(always)]
+    fn any_candidate_here(&self, cuts: Range<usize>, screen: &Screen) -> bool {
         let sums = self.n0[cuts.clone()].iter().zip(&self.u0[cuts]);
         let survivors: usize = sums
             .map(|(&n0, &u0)| usize::from(!screen.cannot_cut(n0, u0)))
@@ -542,6 +564,22 @@ impl Sums {
             }
         }
     }
+}
+
+/// Runs `f` compiled for the widest SIMD level pulp detects at run time (AVX2 on most x86-64),
+/// so that its loops vectorize wider. The floating-point operations are the same IEEE ones at
+/// every width (Rust never fuses a multiply and an add), so the results are identical.
+#[inline(always)]
+fn wide<R>(f: impl FnOnce() -> R) -> R {
+    struct Op<F>(F);
+    impl<R, F: FnOnce() -> R> WithSimd for Op<F> {
+        type Output = R;
+        #[inline(always)]
+        fn with_simd<S: Simd>(self, _: S) -> R {
+            (self.0)()
+        }
+    }
+    Arch::new().dispatch(Op(f))
 }
 
 /// River's `dp = ln(2 ln(n) / delta)` for a window of `n` samples.
