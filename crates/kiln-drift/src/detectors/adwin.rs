@@ -328,8 +328,16 @@ impl Window {
             let ins = ts[..2 * pairs]
                 .chunks_exact(2)
                 .zip(vs[..2 * pairs].chunks_exact(2));
-            for ((ot, ov), (t, v)) in out.zip(ins) {
-                (*ot, *ov) = merge(row, (t[0], v[0]), (t[1], v[1]));
+            if row == 0 {
+                // Summaries of one sample: no variance, and `merge` reduces to a few
+                // operations the compiler vectorizes.
+                for ((ot, ov), (t, _)) in out.zip(ins) {
+                    (*ot, *ov) = merge(0, (t[0], 0.0), (t[1], 0.0));
+                }
+            } else {
+                for ((ot, ov), (t, v)) in out.zip(ins) {
+                    (*ot, *ov) = merge(row, (t[0], v[0]), (t[1], v[1]));
+                }
             }
             ts.copy_within(2 * pairs..held, 0);
             if row > 0 {
