@@ -37,10 +37,14 @@ struct Window {
     width: f64,
     /// Samples folded since the window was made.
     tick: u64,
-    /// Samples accepted and not folded yet (fewer than `BLOCK`), oldest first.
-    pending: Vec<f64>,
-    /// `(tick + pending.len()) % clock`.
+    /// Samples accepted and not folded yet, oldest first: `pending[..waiting]`, fewer than
+    /// `BLOCK` (boxed: a detector stays small to move).
+    pending: Box<[f64; BLOCK]>,
+    waiting: usize,
+    /// Samples folded since the last check (river's `tick % clock` is `phase + waiting`).
     phase: u32,
+    /// Samples to accept before the next fold: at most `min(BLOCK, clock - phase) - waiting`.
+    countdown: u32,
     dp_floor: DpFloor,
     sums: Sums,
     max_buckets: usize,
@@ -66,7 +70,7 @@ impl PartialEq for Window {
                 other.tick,
                 other.phase,
             )
-            && self.pending == other.pending
+            && self.pending() == other.pending()
             && self.max_buckets == other.max_buckets
             && self.lens == other.lens
             && rows_equal(&self.totals, &other.totals)
@@ -102,10 +106,10 @@ impl From<Window> for WindowState {
             width: w.width,
             tick: w.tick,
             max_buckets: w.max_buckets,
+            pending: w.pending().to_vec(),
             totals: pack(&w.totals),
             variances: pack(&w.variances),
             lens: w.lens,
-            pending: w.pending,
         }
     }
 }
@@ -126,8 +130,11 @@ impl Window {
             variance: 0.0,
             width: 0.0,
             tick: 0,
-            pending: Vec::with_capacity(BLOCK),
+            pending: Box::new([0.0; BLOCK]),
+            waiting: 0,
             phase: 0,
+            // The first sample folds at once and sets the countdown from the clock.
+            countdown: 1,
             dp_floor: DpFloor::default(),
             sums: Sums::default(),
             max_buckets,
@@ -142,8 +149,8 @@ impl Window {
     #[inline(never)]
     fn restart(&mut self) {
         let stride = self.stride();
-        (self.total, self.variance, self.width, self.tick, self.phase) = (0.0, 0.0, 0.0, 0, 0);
-        self.pending.clear();
+        (self.total, self.variance, self.width, self.tick) = (0.0, 0.0, 0.0, 0);
+        (self.waiting, self.phase, self.countdown) = (0, 0, 1);
         self.sums.reshaped();
         self.lens.clear();
         self.lens.push(0);
@@ -162,7 +169,6 @@ impl Window {
             && s.lens.iter().sum::<usize>() == s.totals.len()
             && s.totals.len() == s.variances.len()
             && s.variances[..s.lens[0]].iter().all(|&v| v.to_bits() == 0)
-            && s.pending.len() < BLOCK
             && s.pending.iter().all(|x| x.is_finite());
         if !shaped {
             return None;
@@ -178,9 +184,17 @@ impl Window {
             w.variances[r * stride..r * stride + l].copy_from_slice(&s.variances[at..at + l]);
             at += l;
         }
-        let accepted = s.tick.checked_add(s.pending.len() as u64)?;
-        w.phase = (accepted % u64::from(clock)) as u32;
-        w.pending.extend_from_slice(&s.pending);
+        // The pending samples arrived since the last fold, hence since the last check.
+        let waiting = s.pending.len();
+        let accepted = s.tick.checked_add(waiting as u64)?;
+        let since_check = (accepted % u64::from(clock)) as usize;
+        if waiting >= BLOCK || waiting > since_check {
+            return None;
+        }
+        w.pending[..waiting].copy_from_slice(&s.pending);
+        w.waiting = waiting;
+        w.phase = (since_check - waiting) as u32;
+        w.countdown = w.next_fold(clock) - waiting as u32;
         (w.total, w.variance, w.width, w.tick, w.lens) =
             (s.total, s.variance, s.width, s.tick, s.lens);
         Some(w)
@@ -190,14 +204,24 @@ impl Window {
         self.totals.len() / self.lens.len()
     }
 
+    /// The samples accepted and not folded yet.
+    fn pending(&self) -> &[f64] {
+        &self.pending[..self.waiting]
+    }
+
     /// Number of samples accepted (folded or not).
     fn width(&self) -> f64 {
-        self.width + self.pending.len() as f64
+        self.width + self.waiting as f64
     }
 
     /// River's running total over the accepted samples (the same additions, in order).
     fn total(&self) -> f64 {
-        self.pending.iter().fold(self.total, |t, &x| t + x)
+        self.pending().iter().fold(self.total, |t, &x| t + x)
+    }
+
+    /// Samples from the last fold to the next: a block, or fewer if the clock ticks first.
+    fn next_fold(&self, clock: u32) -> u32 {
+        (clock - self.phase).min(BLOCK as u32)
     }
 
     /// Accepts a sample and returns river's answer for it: whether a check ran (on every
@@ -206,9 +230,11 @@ impl Window {
     /// without).
     #[inline(always)]
     fn accept<const SCREEN: bool>(&mut self, x: f64, p: &AdwinValidParams) -> bool {
-        self.pending.push(x);
-        self.phase += 1;
-        if self.phase < p.clock() && self.pending.len() < BLOCK {
+        // `waiting < BLOCK` (the countdown folds first): the mask only spares a bounds check.
+        self.pending[self.waiting % BLOCK] = x;
+        self.waiting += 1;
+        self.countdown -= 1;
+        if self.countdown > 0 {
             return false;
         }
         self.settle::<SCREEN>(p)
@@ -217,22 +243,23 @@ impl Window {
     /// Folds the pending samples and, on the clock's tick, checks the cuts.
     #[inline(never)]
     fn settle<const SCREEN: bool>(&mut self, p: &AdwinValidParams) -> bool {
+        self.phase += self.waiting as u32;
         self.fold();
-        if self.phase < p.clock() {
-            return false;
+        let check = self.phase >= p.clock();
+        if check {
+            self.phase = 0;
         }
-        self.phase = 0;
-        self.detect_with::<SCREEN>(p)
+        self.countdown = self.next_fold(p.clock());
+        check && self.detect_with::<SCREEN>(p)
     }
 
     /// Inserts the pending samples, as river's `insert` would one by one.
     fn fold(&mut self) {
-        let xs = std::mem::take(&mut self.pending);
-        self.add_stats(&xs);
-        self.fold_rows(&xs);
-        self.tick += xs.len() as u64;
-        self.pending = xs;
-        self.pending.clear();
+        let (xs, n) = (*self.pending, self.waiting);
+        self.add_stats(&xs[..n]);
+        self.fold_rows(&xs[..n]);
+        self.tick += n as u64;
+        self.waiting = 0;
     }
 
     /// River's incremental width, total and variance over `xs`: per sample
@@ -908,7 +935,7 @@ mod tests {
                     let at = format!("mb {mb} clock {clock} sample {i}");
                     assert_eq!(w.width(), r.width, "{at}");
                     assert_eq!(w.total().to_bits(), r.total.to_bits(), "{at}");
-                    if !w.pending.is_empty() {
+                    if w.waiting > 0 {
                         continue;
                     }
                     assert_eq!(w.variance.to_bits(), r.variance.to_bits(), "{at}");
