@@ -255,30 +255,30 @@ impl Window {
 
     /// Inserts the pending samples, as river's `insert` would one by one.
     fn fold(&mut self) {
-        let (xs, n) = (*self.pending, self.waiting);
-        self.add_stats(&xs[..n]);
-        self.fold_rows(&xs[..n]);
-        self.tick += n as u64;
+        self.add_stats();
+        self.fold_rows();
+        self.tick += self.waiting as u64;
         self.waiting = 0;
     }
 
-    /// River's incremental width, total and variance over `xs`: per sample
+    /// River's incremental width, total and variance over the pending samples: per sample
     /// `d = x - total / (width - 1)`, `variance += (width - 1) d d / width` (from the second
     /// sample of the window on), `total += x`. The division by the previous width does not
     /// depend on the previous sample's division, so the quotients of a few samples are
     /// computed together (vectorized), then added in river's order; and the running values stay
     /// in registers instead of in a chain through memory.
     #[inline(always)]
-    fn add_stats(&mut self, xs: &[f64]) {
+    fn add_stats(&mut self) {
         wide(
             #[inline(always)]
-            || self.add_stats_here(xs),
+            || self.add_stats_here(),
         );
     }
 
     /// [`Window::add_stats`], compiled at the caller's SIMD level.
     #[inline(always)]
-    fn add_stats_here(&mut self, mut xs: &[f64]) {
+    fn add_stats_here(&mut self) {
+        let mut xs = &self.pending[..self.waiting];
         if self.width == 0.0
             && let Some((&x, rest)) = xs.split_first()
         {
@@ -317,16 +317,16 @@ impl Window {
         (self.total, self.variance, self.width) = (total, variance, prev);
     }
 
-    /// River's bucket merges for the samples `xs` (summaries with no variance). Inserting one
+    /// River's bucket merges for the pending samples (summaries with no variance). Inserting one
     /// summary into a row that then holds `max_buckets + 1` merges its two oldest into the next
     /// row; so a row that holds `l` and receives `a` (in order) merges the pairs (0, 1),
     /// (2, 3), ... of its contents followed by the arrivals, `ceil((l + a - max_buckets) / 2)`
     /// of them when `l + a > max_buckets`, and passes them on, in that order, to the next row.
     /// Each row's result depends only on what it receives, so folding row by row gives river's
     /// histogram. Arrivals are written straight after a row's summaries.
-    fn fold_rows(&mut self, xs: &[f64]) {
+    fn fold_rows(&mut self) {
         let (mb, stride) = (self.max_buckets, self.stride());
-        let l0 = self.lens[0];
+        let (l0, xs) = (self.lens[0], &self.pending[..self.waiting]);
         // Row 0's variances are all zero, written once by `new`.
         self.totals[l0..l0 + xs.len()].copy_from_slice(xs);
         let mut arrivals = xs.len();
