@@ -23,7 +23,7 @@ const LANES: usize = 4;
 /// Rows are stored flat, `stride` slots apart, with room after a row's summaries for what a
 /// fold brings it (see [`Window::fold_rows`]).
 ///
-/// River inserts every sample at once; here a window *accepts* samples into `pending` and
+/// River inserts each sample as it arrives; here a window *accepts* samples into `pending` and
 /// *folds* them in blocks, at the next check or when `BLOCK` are waiting. Folding a block
 /// makes the same floating-point operations on the same values as inserting its samples one by
 /// one, and no check happens in between, so every decision is river's; what it saves is the
@@ -124,7 +124,7 @@ fn row_stride(max_buckets: usize) -> Option<usize> {
 
 impl Window {
     fn new(max_buckets: usize) -> Self {
-        let stride = row_stride(max_buckets).expect("max_buckets is a u32");
+        let stride = row_stride(max_buckets).expect("row slots for a u32 max_buckets fit a usize");
         Self {
             total: 0.0,
             variance: 0.0,
@@ -644,12 +644,6 @@ impl DpFloor {
             self.dp = delta_prime(width, delta);
         }
         self.dp
-    }
-}
-
-impl PartialEq for DpFloor {
-    fn eq(&self, _: &Self) -> bool {
-        true
     }
 }
 
