@@ -806,8 +806,8 @@ impl Adwin {
 }
 
 impl Detector for Adwin {
-    /// Small (the work happens once per fold, out of line), so it inlines into the caller's
-    /// loop.
+    // Small (the work happens once per fold, out of line), so it inlines into the caller's
+    // loop.
     #[inline]
     fn update(&mut self, x: f64) -> Result<Signal> {
         check_finite("adwin", self.seen, x)?;
