@@ -462,6 +462,10 @@ fn a_tampered_adwin_state_is_rejected() {
     assert!(serde_json::from_value::<Adwin>(v.clone()).is_ok());
     v["window"]["lens"][0] = serde_json::json!(99);
     assert!(serde_json::from_value::<Adwin>(v.clone()).is_err());
+    // More samples waiting to be folded than arrived since the last check.
+    let mut v = serde_json::to_value(&d).unwrap();
+    v["window"]["pending"] = serde_json::json!(vec![0.5; 40]);
+    assert!(serde_json::from_value::<Adwin>(v).is_err());
     let mut v = serde_json::to_value(&d).unwrap();
     v["params"]["max_buckets"] = serde_json::json!(7);
     assert!(serde_json::from_value::<Adwin>(v).is_err());
