@@ -162,11 +162,17 @@ fn volumes_equal_monai_on_the_volume() {
         assert!((loss - monai).abs() < 1e-12, "{loss} vs {monai}");
         assert_eq!(r.json["per_class"].as_array().unwrap().len(), c);
     }
-    // An image-shaped class map does not fit a volume.
-    let flat = path("flat.npy");
+    // An image-shaped class map does not fit a volume, nor do a class map or labels whose
+    // depth and height trade places (the same flattened shape).
+    let (flat, swapped, swapped_onehot) = (path("flat.npy"), path("s.npy"), path("so.npy"));
     io::write_npy_i64(&flat, &l, &[b, d * h, w]).unwrap();
-    let r = run_json(&["losses", "eval", "--pred", &pred, "--target", &flat]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    io::write_npy_i64(&swapped, &l, &[b, h, d, w]).unwrap();
+    io::write_npy_f64(&swapped_onehot, &y, &[b, c, h, d, w]).unwrap();
+    for target in [&flat, &swapped, &swapped_onehot] {
+        let r = run_json(&["losses", "eval", "--pred", &pred, "--target", target]);
+        assert_eq!(r.code, 2, "{target}: {}", r.stderr);
+        assert!(r.json["error"].is_string());
+    }
 }
 
 #[test]

@@ -93,8 +93,7 @@ impl SegLoss {
     /// log-Dice and Generalized Dice (any reduction but [`Reduction::None`]) run fused host
     /// kernels (activation, counts, loss and its closed-form gradient in two passes over the
     /// data) and hand the gradient to autodiff as one graph node; everything else runs on Burn
-    /// tensor ops
-    /// ([`SegLoss::forward_composite`]). Both compute the same function.
+    /// tensor ops ([`SegLoss::forward_composite`]). Both compute the same function.
     pub fn forward_prepared(
         &self,
         logits: Tensor<4>,

@@ -139,16 +139,26 @@ fn image_dims(shape: &[usize], what: &str) -> Result<[usize; 4], CliError> {
     }
 }
 
-/// The target file as the library's target, with the kind it holds: labels with the rank of
-/// the prediction (`pred_rank`, 4 or 5), or a class map with one dimension less.
+/// The target file as the library's target, with the kind it holds: labels of the
+/// prediction's shape (`pred_shape`, rank 4 or 5), or a class map with one dimension less.
 fn read_target(
     path: &Path,
-    pred_rank: usize,
+    pred_shape: &[usize],
     dev: &Device,
     dtype: DType,
 ) -> Result<(SegTarget, TargetKind), CliError> {
+    let pred_rank = pred_shape.len();
     let (labels, shape) = match io::read_npy(path) {
         Ok(a) if a.shape.len() == pred_rank => {
+            // A volume's labels must match it axis by axis (the flattened shapes alone would
+            // let D and H trade places).
+            if pred_rank == 5 && a.shape != pred_shape {
+                return Err(CliError::BadInput(format!(
+                    "{}: labels of shape {:?} do not match the prediction's {pred_shape:?}",
+                    path.display(),
+                    a.shape
+                )));
+            }
             let kind = if a.data.iter().all(|&v| v == 0.0 || v == 1.0) {
                 TargetKind::OneHot
             } else {
@@ -187,16 +197,18 @@ fn read_target(
     };
     let bad = || {
         CliError::BadInput(format!(
-            "{}: for a prediction of rank {pred_rank} a target must be a class map of rank {} \
-             ([B, H, W] or [B, D, H, W]) or labels of rank {pred_rank}, got shape {shape:?}",
-            path.display(),
-            pred_rank - 1
+            "{}: for a prediction of shape {pred_shape:?} a target must be a class map of that \
+             shape without the class axis ([B, H, W] or [B, D, H, W]) or labels of that shape, \
+             got shape {shape:?}",
+            path.display()
         ))
     };
     // A volume's class map [B, D, H, W] is the image map [B, D*H, W], as for the prediction.
     let shape = match (pred_rank, shape.as_slice()) {
         (4, &[b, h, w]) => [b, h, w],
-        (5, &[b, d, h, w]) => [b, d.checked_mul(h).ok_or_else(bad)?, w],
+        (5, &[b, d, h, w]) if [b, d, h, w] == [0, 2, 3, 4].map(|i| pred_shape[i]) => {
+            [b, d.checked_mul(h).ok_or_else(bad)?, w]
+        }
         _ => return Err(bad()),
     };
     Ok((SegTarget::indices(labels, shape), TargetKind::Indices))
@@ -220,7 +232,7 @@ fn eval(a: &EvalArgs, globals: &Globals) -> CmdResult {
         NpyDType::F64 => DType::F64,
     };
     let logits: Tensor<4> = Tensor::from_data(TensorData::new(pred.data, dims), (&dev, dtype));
-    let (target, target_kind) = read_target(&a.target, pred.shape.len(), &dev, dtype)?;
+    let (target, target_kind) = read_target(&a.target, &pred.shape, &dev, dtype)?;
     let mut params = SegLossParams::new(kind)
         .activation(activation)
         .target(target_kind)
