@@ -1,7 +1,7 @@
 //! Forward + backward of soft Dice (softmax, MONAI defaults) on logits [8, 4, 128, 128] f32 on
 //! the flex backend: the fused path from a class map and from a prepared target, and the Burn
-//! tensor-op path (`forward_composite`); plus Generalized Dice (MONAI defaults) from the class
-//! map (`monai_dice_bench.py --loss gdl` is MONAI's side). Compare with `monai_dice_bench.py` (same tensors: this
+//! tensor-op path (`forward_composite`); plus Generalized Dice and Dice+CE (MONAI defaults)
+//! from the class map (`monai_dice_bench.py --loss gdl` / `--loss dice-ce` is MONAI's side). Compare with `monai_dice_bench.py` (same tensors: this
 //! bench writes them to `$TMPDIR/kiln_losses_bench_{logits,labels}.npy` first). Threads:
 //! `RAYON_NUM_THREADS`. The README's Speed section has the numbers and the allocator settings.
 //!
@@ -69,6 +69,21 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    // Dice + cross-entropy (MONAI DiceCELoss defaults: both weights 1); MONAI's side:
+    // `monai_dice_bench.py --loss dice-ce`.
+    let dice_ce = SegLoss::from_params(&SegLossParams::new(LossKind::DiceCe {
+        lambda_dice: 1.0,
+        lambda_ce: 1.0,
+    }))
+    .unwrap();
+    group.bench_function("dice_ce_forward_backward_from_class_map", |bench| {
+        bench.iter(|| {
+            let xi = x.clone().detach().require_grad();
+            let value = dice_ce.forward(xi.clone(), &target).unwrap();
+            let g = xi.grad(&value.backward()).unwrap();
+            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+        })
+    });
     // With the target prepared once (label checks and one-hot outside the loop).
     let prepared = loss.prepare(&target, &x).unwrap();
     group.bench_function("forward_backward_prepared_target", |bench| {

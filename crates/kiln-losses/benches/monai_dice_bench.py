@@ -1,5 +1,5 @@
-"""MONAI DiceLoss(softmax=True, to_onehot_y=True) (or, with --loss gdl,
-GeneralizedDiceLoss(softmax=True, to_onehot_y=True)) forward + backward on the tensors kiln's
+"""MONAI DiceLoss(softmax=True, to_onehot_y=True) (or, with --loss gdl / dice-ce,
+GeneralizedDiceLoss / DiceCELoss with the same arguments) forward + backward on the tensors kiln's
 `benches/dice.rs` wrote ($TMPDIR/kiln_losses_bench_{logits,labels}.npy, [8, 4, 128, 128] f32
 logits and an [8, 128, 128] class map), torch CPU, float32.
 
@@ -16,11 +16,11 @@ import time
 
 import numpy as np
 import torch
-from monai.losses import DiceLoss, GeneralizedDiceLoss
+from monai.losses import DiceCELoss, DiceLoss, GeneralizedDiceLoss
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=1)
-parser.add_argument("--loss", choices=["dice", "gdl"], default="dice")
+parser.add_argument("--loss", choices=["dice", "gdl", "dice-ce"], default="dice")
 parser.add_argument("--reps", type=int, default=30)
 parser.add_argument("--warmup", type=int, default=5)
 args = parser.parse_args()
@@ -31,9 +31,12 @@ logits = torch.from_numpy(np.load(os.path.join(tmp, "kiln_losses_bench_logits.np
 labels = torch.from_numpy(np.load(os.path.join(tmp, "kiln_losses_bench_labels.npy"))).unsqueeze(1)
 if args.loss == "dice":
     loss_fn = DiceLoss(softmax=True, to_onehot_y=True)
-else:
+elif args.loss == "gdl":
     # MONAI's defaults: w_type="square", smooth_nr = smooth_dr = 1e-5, per image.
     loss_fn = GeneralizedDiceLoss(softmax=True, to_onehot_y=True)
+else:
+    # lambda_dice = lambda_ce = 1, CE over every class, mean over pixels.
+    loss_fn = DiceCELoss(softmax=True, to_onehot_y=True)
 
 
 def once():

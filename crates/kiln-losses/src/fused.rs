@@ -67,6 +67,8 @@ pub(crate) trait Real:
     fn to_f64(self) -> f64;
     fn exp(self) -> Self;
     fn abs(self) -> Self;
+    /// Natural logarithm of a softmax denominator (`>= 1`, finite): the only use.
+    fn ln_total(self) -> Self;
 }
 
 impl Real for f32 {
@@ -90,6 +92,10 @@ impl Real for f32 {
     fn abs(self) -> Self {
         f32::abs(self)
     }
+    #[inline(always)]
+    fn ln_total(self) -> Self {
+        fast_ln_f32(self)
+    }
 }
 
 impl Real for f64 {
@@ -112,6 +118,10 @@ impl Real for f64 {
     #[inline(always)]
     fn abs(self) -> Self {
         f64::abs(self)
+    }
+    #[inline(always)]
+    fn ln_total(self) -> Self {
+        f64::ln(self)
     }
 }
 
@@ -140,6 +150,28 @@ pub(crate) fn fast_exp_f32(x: f32) -> f32 {
     let n_int = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
     let scale = f32::from_bits((n_int.wrapping_add(127) as u32) << 23);
     e * scale
+}
+
+/// `ln(x)` in f32 for a positive normal `x`, without a library call (so loops over it
+/// vectorize): `x = 2^e m` with `m` in `[sqrt(1/2), sqrt(2))` from the bits, then
+/// `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by its series to `s^9`
+/// (truncation below 2e-9 relative), plus `e ln 2`. The kernels use it on softmax
+/// denominators, which lie in `[1, C]`.
+#[inline(always)]
+pub(crate) fn fast_ln_f32(x: f32) -> f32 {
+    const LN2: f32 = std::f32::consts::LN_2;
+    let bits = x.to_bits() as i32;
+    // Exponent and mantissa in [1, 2); a mantissa at or above sqrt(2) moves to [sqrt(1/2), 1).
+    let mut e = ((bits >> 23) & 0xff) - 127;
+    let mut m = f32::from_bits(((bits & 0x007f_ffff) | 0x3f80_0000) as u32);
+    if m >= std::f32::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let series = (((s2 * (1.0 / 9.0) + 1.0 / 7.0) * s2 + 0.2) * s2 + 1.0 / 3.0) * s2 + 1.0;
+    2.0 * s * series + e as f32 * LN2
 }
 
 /// The target as the kernels read it.
@@ -236,6 +268,8 @@ struct Layout {
     skip: usize,
     activation: Activation,
     squared: bool,
+    /// Whether a softmax cross-entropy over every class is added (Dice+CE).
+    cross_entropy: bool,
 }
 
 /// Sums of one image per class (all `C` classes; a dropped background stays 0).
@@ -243,6 +277,9 @@ struct ImageSums {
     pred: Vec<f64>,
     truth: Vec<f64>,
     dist: Vec<f64>,
+    /// `sum y_c ln p_c` over the image's pixels and every class (the cross-entropy part of
+    /// Dice+CE; 0 otherwise).
+    log_likelihood: f64,
     /// False when a logit is NaN or infinite (its chunk is left unchanged).
     finite: bool,
 }
@@ -260,6 +297,9 @@ pub(crate) fn supports(params: &SegLossValidParams) -> bool {
         LossKind::GeneralizedDice { .. } => {
             !(params.squared() && params.target() == TargetKind::Soft)
         }
+        // The cross-entropy part is fused for softmax (sigmoid's binary form and the
+        // probabilities-in case take the tensor path).
+        LossKind::DiceCe { .. } => params.activation() == Activation::Softmax,
         _ => false,
     };
     kind && params.reduction() != Reduction::None
@@ -323,6 +363,7 @@ pub(crate) fn loss_and_grad<F: Real>(
         skip,
         activation: params.activation(),
         squared: params.squared(),
+        cross_entropy: matches!(params.kind(), LossKind::DiceCe { .. }),
     };
     let image_target = |i: usize| match target {
         HostTarget::Labels { labels, ignore } => ImageTarget::Labels {
@@ -361,7 +402,33 @@ pub(crate) fn loss_and_grad<F: Real>(
         .into());
     }
 
-    let (loss, coef_p, coef_d) = terms(params, &sums, b, c)?;
+    let (loss, coef_p, coef_d, ce_scale) = match params.kind() {
+        LossKind::DiceCe {
+            lambda_dice,
+            lambda_ce,
+        } => {
+            // lambda_dice * Dice + lambda_ce * CE, CE = -sum y ln p / (kept pixels), as the
+            // tensor path's `combined`.
+            let (dice, mut coef_p, mut coef_d) =
+                terms(&params.with_kind(LossKind::Dice), &sums, b, c)?;
+            coef_p.iter_mut().for_each(|v| *v *= lambda_dice);
+            coef_d.iter_mut().for_each(|v| *v *= lambda_dice);
+            let kept = match target {
+                HostTarget::Labels { labels, ignore } => {
+                    labels.iter().filter(|&&l| l != ignore).count() as f64
+                }
+                HostTarget::Dense(_) => (b * hw) as f64,
+            }
+            .max(1.0);
+            let log_likelihood: f64 = sums.iter().map(|s| s.log_likelihood).sum();
+            let loss = lambda_dice * dice - lambda_ce * log_likelihood / kept;
+            (loss, coef_p, coef_d, lambda_ce / kept)
+        }
+        _ => {
+            let (loss, coef_p, coef_d) = terms(params, &sums, b, c)?;
+            (loss, coef_p, coef_d, 0.0)
+        }
+    };
     if !want_grad {
         return Ok(loss);
     }
@@ -389,6 +456,7 @@ pub(crate) fn loss_and_grad<F: Real>(
             x: xi,
             target: &target,
             coefs: &coefs,
+            ce_scale: F::from_f64(ce_scale),
         });
     });
     Ok(loss)
@@ -417,6 +485,8 @@ struct BackwardImage<'a, 'b, F> {
     x: &'a mut [F],
     target: &'a ImageTarget<'b>,
     coefs: &'a [[F; 3]],
+    /// `dL/dCE` over the kept pixels (`lambda_ce / kept`; 0 without cross-entropy).
+    ce_scale: F,
 }
 
 impl<F: Real> WithSimd for BackwardImage<'_, '_, F> {
@@ -424,7 +494,7 @@ impl<F: Real> WithSimd for BackwardImage<'_, '_, F> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) {
-        backward_image(self.layout, self.x, self.target, self.coefs)
+        backward_image(self.layout, self.x, self.target, self.coefs, self.ce_scale)
     }
 }
 
@@ -452,6 +522,7 @@ fn forward_image<F: Real>(layout: &Layout, x: &mut [F], target: &ImageTarget<'_>
         pred: vec![0.0; c],
         truth: vec![0.0; c],
         dist: vec![0.0; c],
+        log_likelihood: 0.0,
         finite: true,
     };
     let mut planes: Vec<&mut [F]> = x.chunks_exact_mut(layout.hw).collect();
@@ -477,10 +548,13 @@ fn forward_range<F: Real, const N: usize>(
         skip,
         activation,
         squared,
+        cross_entropy,
         ..
     } = *layout;
     // Per class: pred, dist, truth lanes.
     let mut acc = vec![[[F::ZERO; N]; 3]; planes.len()];
+    // sum_c y_c ln p_c per lane (cross-entropy only).
+    let mut log_likelihood = [F::ZERO; N];
     for chunk in 0..chunks {
         let j = start + chunk * N;
         // x * 0 is 0 for a finite x and NaN otherwise; the channel max serves the softmax.
@@ -497,7 +571,39 @@ fn forward_range<F: Real, const N: usize>(
             sums.finite = false;
             continue;
         }
+        let (keep, labels) = keep_lanes::<F, N>(target, j);
         match activation {
+            Activation::Softmax if cross_entropy => {
+                // ln p_c = (x_c - max) - ln(total): sum_c y_c ln p_c needs one logarithm
+                // per pixel, of the denominator (in [1, C]).
+                let mut total = [F::ZERO; N];
+                let mut y_dot = [F::ZERO; N];
+                let mut y_total = [F::ZERO; N];
+                for (class, plane) in planes.iter_mut().enumerate() {
+                    let y = target_lanes::<F, N>(target, &labels, class, j);
+                    let xs = lanes_mut::<F, N>(plane, j);
+                    for l in 0..N {
+                        let shifted = xs[l] - max[l];
+                        let e = shifted.exp();
+                        xs[l] = e;
+                        total[l] = total[l] + e;
+                        y_dot[l] = y_dot[l] + y[l] * shifted;
+                        y_total[l] = y_total[l] + y[l];
+                    }
+                }
+                let mut inv = [F::ZERO; N];
+                for l in 0..N {
+                    inv[l] = F::ONE / total[l];
+                    log_likelihood[l] =
+                        log_likelihood[l] + y_dot[l] - y_total[l] * total[l].ln_total();
+                }
+                for plane in planes.iter_mut() {
+                    let xs = lanes_mut::<F, N>(plane, j);
+                    for l in 0..N {
+                        xs[l] = xs[l] * inv[l];
+                    }
+                }
+            }
             Activation::Softmax => {
                 let mut total = [F::ZERO; N];
                 for plane in planes.iter_mut() {
@@ -529,7 +635,6 @@ fn forward_range<F: Real, const N: usize>(
             }
             Activation::None => {}
         }
-        let (keep, labels) = keep_lanes::<F, N>(target, j);
         for (class, (plane, acc)) in planes.iter().zip(acc.iter_mut()).enumerate().skip(skip) {
             let y = target_lanes::<F, N>(target, &labels, class, j);
             let ps = lanes::<F, N>(plane, j);
@@ -553,6 +658,8 @@ fn forward_range<F: Real, const N: usize>(
         }
         if (chunk + 1) % BLOCK == 0 || chunk + 1 == chunks {
             flush(&mut acc, sums);
+            sums.log_likelihood += log_likelihood.iter().map(|v| v.to_f64()).sum::<f64>();
+            log_likelihood = [F::ZERO; N];
         }
     }
 }
@@ -734,12 +841,14 @@ fn backward_image<F: Real>(
     x: &mut [F],
     target: &ImageTarget<'_>,
     coefs: &[[F; 3]],
+    ce_scale: F,
 ) {
     let mut planes: Vec<&mut [F]> = x.chunks_exact_mut(layout.hw).collect();
     let body = layout.hw / LANES;
-    backward_range::<F, LANES>(layout, &mut planes, target, coefs, 0, body);
+    let range = |start, chunks| (coefs, ce_scale, start, chunks);
+    backward_range::<F, LANES>(layout, &mut planes, target, range(0, body));
     let tail = layout.hw % LANES;
-    backward_range::<F, 1>(layout, &mut planes, target, coefs, body * LANES, tail);
+    backward_range::<F, 1>(layout, &mut planes, target, range(body * LANES, tail));
 }
 
 /// `dL/dp` of `N` pixels of one class (0 for ignored pixels) from its coefficients `k`:
@@ -777,20 +886,20 @@ fn grad_p<F: Real, const N: usize>(
 }
 
 /// Pass 2 over `chunks` chunks of `N` pixels from `start`: overwrites the probabilities
-/// with `dL/dz`.
+/// with `dL/dz`. With cross-entropy, `ce_scale (p_c sum_k y_k - y_c)` is added to the
+/// softmax logit gradient of every class.
 #[inline(always)]
 fn backward_range<F: Real, const N: usize>(
     layout: &Layout,
     planes: &mut [&mut [F]],
     target: &ImageTarget<'_>,
-    coefs: &[[F; 3]],
-    start: usize,
-    chunks: usize,
+    (coefs, ce_scale, start, chunks): (&[[F; 3]], F, usize, usize),
 ) {
     let Layout {
         skip,
         activation,
         squared,
+        cross_entropy,
         ..
     } = *layout;
     let mut g = vec![[F::ZERO; N]; planes.len()];
@@ -807,9 +916,26 @@ fn backward_range<F: Real, const N: usize>(
             }
             g[class] = gc;
         }
-        for (plane, gc) in planes.iter_mut().zip(&g) {
+        // sum_k y_k per pixel (1 for a kept pixel of a class map, 0 for an ignored one).
+        let mut y_total = [F::ZERO; N];
+        if cross_entropy {
+            for class in 0..planes.len() {
+                let y = target_lanes::<F, N>(target, &labels, class, j);
+                for l in 0..N {
+                    y_total[l] = y_total[l] + y[l];
+                }
+            }
+        }
+        for (class, (plane, gc)) in planes.iter_mut().zip(&g).enumerate() {
             let ps = lanes_mut::<F, N>(plane, j);
             match activation {
+                Activation::Softmax if cross_entropy => {
+                    let y = target_lanes::<F, N>(target, &labels, class, j);
+                    for l in 0..N {
+                        let p = ps[l];
+                        ps[l] = p * (gc[l] - dot[l]) + ce_scale * (p * y_total[l] - y[l]);
+                    }
+                }
                 Activation::Softmax => {
                     for l in 0..N {
                         ps[l] = ps[l] * (gc[l] - dot[l]);
@@ -845,5 +971,22 @@ mod tests {
         assert!(fast_exp_f32(-1e4) > 0.0 && fast_exp_f32(-1e4) < 1e-37);
         assert!(fast_exp_f32(1e4).is_finite());
         assert!(fast_exp_f32(f32::NEG_INFINITY) < 1e-37);
+    }
+
+    #[test]
+    fn fast_ln_matches_the_library_ln() {
+        // Relative to max(|ln x|, ln 2 / 2): near x = 1 the error is judged on the scale of
+        // the neighbouring values (a softmax denominator of C classes has ln in [0, ln C]).
+        let mut worst = 0.0f64;
+        let mut x = 1.0e-3f32;
+        while x <= 1.0e4 {
+            let got = f64::from(fast_ln_f32(x));
+            let want = f64::from(x).ln();
+            worst = worst.max((got - want).abs() / want.abs().max(0.35));
+            x *= 1.000_37;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst:e}");
+        assert_eq!(fast_ln_f32(1.0), 0.0);
+        assert!((f64::from(fast_ln_f32(4.0)) - 4f64.ln()).abs() < 2e-7);
     }
 }

@@ -568,6 +568,10 @@ mod tests {
             LossKind::GeneralizedDice {
                 weight: GdlWeight::Square,
             },
+            LossKind::DiceCe {
+                lambda_dice: 1.0,
+                lambda_ce: 1.0,
+            },
         ] {
             let l = loss(SegLossParams::new(kind).reduction(Reduction::Batch));
             assert!(l.uses_fused(&x32) && l.uses_fused(&x64) && l.uses_fused(&x_plain));
@@ -585,12 +589,15 @@ mod tests {
             LossKind::LovaszSoftmax,
             LossKind::LovaszHinge,
             LossKind::Focal { gamma: 2.0 },
-            LossKind::DiceCe {
-                lambda_dice: 1.0,
-                lambda_ce: 1.0,
-            },
         ] {
             assert!(!loss(SegLossParams::new(kind)).uses_fused(&x32));
         }
+        // Dice+CE's binary cross-entropy (sigmoid) takes the tensor path.
+        let sigmoid_ce = SegLossParams::new(LossKind::DiceCe {
+            lambda_dice: 1.0,
+            lambda_ce: 1.0,
+        })
+        .activation(Activation::Sigmoid);
+        assert!(!loss(sigmoid_ce).uses_fused(&x32));
     }
 }

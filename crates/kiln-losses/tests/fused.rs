@@ -21,12 +21,19 @@ use rand::{RngExt, SeedableRng};
 /// 8-pixel tail.
 const DIMS: [usize; 4] = [2, 3, 9, 8];
 
-/// The losses the fused path computes: the overlap losses and Generalized Dice (every weight).
+/// The losses the fused path computes: the overlap losses, Generalized Dice (every weight) and
+/// Dice+CE (softmax; with sigmoid it takes the tensor path on both sides).
 fn kinds() -> Vec<LossKind> {
     let mut kinds = common::overlap_kinds();
     kinds.extend(
         [GdlWeight::Square, GdlWeight::Simple, GdlWeight::Uniform]
             .map(|weight| LossKind::GeneralizedDice { weight }),
+    );
+    kinds.extend(
+        [(1.0, 1.0), (0.3, 1.7)].map(|(lambda_dice, lambda_ce)| LossKind::DiceCe {
+            lambda_dice,
+            lambda_ce,
+        }),
     );
     kinds
 }
@@ -191,7 +198,11 @@ fn fused_equals_tensor_ops_on_probabilities_and_a_perfect_fit() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let probs: Vec<f64> = (0..y.len()).map(|_| rng.random_range(0.0..1.0)).collect();
     let target = SegTarget::indices(l.clone(), [DIMS[0], DIMS[2], DIMS[3]]);
-    for kind in kinds() {
+    // Dice+CE needs logits (its check refuses `Activation::None`).
+    for kind in kinds()
+        .into_iter()
+        .filter(|k| !matches!(k, LossKind::DiceCe { .. }))
+    {
         let p = SegLossParams::new(kind).activation(Activation::None);
         assert_agree(&p, &probs, DIMS, &target);
         // p = y exactly: |p - y| sits at its kink; both paths take the derivative 0 there.
