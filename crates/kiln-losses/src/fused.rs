@@ -67,7 +67,8 @@ pub(crate) trait Real:
     fn to_f64(self) -> f64;
     fn exp(self) -> Self;
     fn abs(self) -> Self;
-    /// Natural logarithm of a softmax denominator (`>= 1`, finite): the only use.
+    /// Natural logarithm of a finite value `>= 1`: a softmax denominator (in `[1, C]`) or
+    /// `1 + e^-|x|` (in `[1, 2]`), the only uses.
     fn ln_total(self) -> Self;
 }
 
@@ -156,7 +157,7 @@ pub(crate) fn fast_exp_f32(x: f32) -> f32 {
 /// vectorize): `x = 2^e m` with `m` in `[sqrt(1/2), sqrt(2))` from the bits, then
 /// `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| < 0.172`, by its series to `s^9`
 /// (truncation below 2e-9 relative), plus `e ln 2`. The kernels use it on softmax
-/// denominators, which lie in `[1, C]`.
+/// denominators (in `[1, C]`) and on `1 + e^-|x|` (in `[1, 2]`).
 #[inline(always)]
 pub(crate) fn fast_ln_f32(x: f32) -> f32 {
     const LN2: f32 = std::f32::consts::LN_2;
@@ -297,9 +298,8 @@ pub(crate) fn supports(params: &SegLossValidParams) -> bool {
         LossKind::GeneralizedDice { .. } => {
             !(params.squared() && params.target() == TargetKind::Soft)
         }
-        // The cross-entropy part is fused for softmax (sigmoid's binary form and the
-        // probabilities-in case take the tensor path).
-        LossKind::DiceCe { .. } => params.activation() == Activation::Softmax,
+        // Softmax cross-entropy or sigmoid's binary form (the check refuses probabilities in).
+        LossKind::DiceCe { .. } => params.activation() != Activation::None,
         _ => false,
     };
     kind && params.reduction() != Reduction::None
@@ -407,8 +407,9 @@ pub(crate) fn loss_and_grad<F: Real>(
             lambda_dice,
             lambda_ce,
         } => {
-            // lambda_dice * Dice + lambda_ce * CE, CE = -sum y ln p / (kept pixels), as the
-            // tensor path's `combined`.
+            // lambda_dice * Dice + lambda_ce * CE, CE = -sum y ln p / (kept pixels) (softmax)
+            // or the binary form's mean over kept pixels and channels (sigmoid), as the tensor
+            // path's `combined`.
             let (dice, mut coef_p, mut coef_d) =
                 terms(&params.with_kind(LossKind::Dice), &sums, b, c)?;
             coef_p.iter_mut().for_each(|v| *v *= lambda_dice);
@@ -420,9 +421,14 @@ pub(crate) fn loss_and_grad<F: Real>(
                 HostTarget::Dense(_) => (b * hw) as f64,
             }
             .max(1.0);
+            // Sigmoid's binary cross-entropy is a mean over pixels and channels.
+            let terms_counted = match params.activation() {
+                Activation::Sigmoid => kept * c as f64,
+                _ => kept,
+            };
             let log_likelihood: f64 = sums.iter().map(|s| s.log_likelihood).sum();
-            let loss = lambda_dice * dice - lambda_ce * log_likelihood / kept;
-            (loss, coef_p, coef_d, lambda_ce / kept)
+            let loss = lambda_dice * dice - lambda_ce * log_likelihood / terms_counted;
+            (loss, coef_p, coef_d, lambda_ce / terms_counted)
         }
         _ => {
             let (loss, coef_p, coef_d) = terms(params, &sums, b, c)?;
@@ -622,6 +628,21 @@ fn forward_range<F: Real, const N: usize>(
                     let xs = lanes_mut::<F, N>(plane, j);
                     for l in 0..N {
                         xs[l] = xs[l] * inv[l];
+                    }
+                }
+            }
+            Activation::Sigmoid if cross_entropy => {
+                // Per channel y ln p + (1 - y) ln(1 - p) = y x - max(x, 0) - ln(1 + e^-|x|),
+                // for counted pixels.
+                for (class, plane) in planes.iter_mut().enumerate() {
+                    let y = target_lanes::<F, N>(target, &labels, class, j);
+                    let xs = lanes_mut::<F, N>(plane, j);
+                    for l in 0..N {
+                        let x = xs[l];
+                        let relu = if x > F::ZERO { x } else { F::ZERO };
+                        let softplus = relu + (F::ONE + (-x.abs()).exp()).ln_total();
+                        log_likelihood[l] = log_likelihood[l] + keep[l] * (y[l] * x - softplus);
+                        xs[l] = F::ONE / (F::ONE + (-x).exp());
                     }
                 }
             }
@@ -918,7 +939,7 @@ fn backward_range<F: Real, const N: usize>(
         }
         // sum_k y_k per pixel (1 for a kept pixel of a class map, 0 for an ignored one).
         let mut y_total = [F::ZERO; N];
-        if cross_entropy {
+        if cross_entropy && activation == Activation::Softmax {
             for class in 0..planes.len() {
                 let y = target_lanes::<F, N>(target, &labels, class, j);
                 for l in 0..N {
@@ -939,6 +960,13 @@ fn backward_range<F: Real, const N: usize>(
                 Activation::Softmax => {
                     for l in 0..N {
                         ps[l] = ps[l] * (gc[l] - dot[l]);
+                    }
+                }
+                Activation::Sigmoid if cross_entropy => {
+                    let y = target_lanes::<F, N>(target, &labels, class, j);
+                    for l in 0..N {
+                        let p = ps[l];
+                        ps[l] = gc[l] * p * (F::ONE - p) + ce_scale * keep[l] * (p - y[l]);
                     }
                 }
                 Activation::Sigmoid => {

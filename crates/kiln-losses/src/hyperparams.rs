@@ -72,7 +72,10 @@ pub enum LossKind {
         gamma: f64,
     },
     /// Dice + cross-entropy (MONAI `DiceCELoss`): `lambda_dice * Dice + lambda_ce * CE`, CE over
-    /// all channels (background included), the Dice part with every shared option.
+    /// all channels (background included), the Dice part with every shared option. With
+    /// sigmoid the CE is the binary cross-entropy per channel (mean over pixels and channels);
+    /// MONAI's `DiceCELoss(sigmoid=True)` takes the softmax cross-entropy whenever there is
+    /// more than one channel.
     DiceCe {
         /// Weight of the Dice term (MONAI 1).
         lambda_dice: f64,

@@ -593,12 +593,12 @@ mod tests {
         ] {
             assert!(!loss(SegLossParams::new(kind)).uses_fused(&x32));
         }
-        // Dice+CE's binary cross-entropy (sigmoid) takes the tensor path.
+        // Dice+CE with sigmoid (binary cross-entropy) is fused too.
         let sigmoid_ce = SegLossParams::new(LossKind::DiceCe {
             lambda_dice: 1.0,
             lambda_ce: 1.0,
         })
         .activation(Activation::Sigmoid);
-        assert!(!loss(sigmoid_ce).uses_fused(&x32));
+        assert!(loss(sigmoid_ce).uses_fused(&x32));
     }
 }

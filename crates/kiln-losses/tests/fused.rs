@@ -55,6 +55,7 @@ fn index_variants(kind: LossKind) -> Vec<SegLossParams> {
         p().empty(EmptyClass::Skip),
         p().ignore_index(1),
         p().ignore_index(-1).squared(true).include_background(false),
+        p().activation(Activation::Sigmoid).ignore_index(2),
     ]
     .into_iter()
     // Log-Dice refuses smooth_nr = 0.

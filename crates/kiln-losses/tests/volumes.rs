@@ -2,7 +2,9 @@
 //! `[B, C, D, H, W]` is the image `[B, C, D*H, W]` (a free reshape) and its class map
 //! `[B, D, H, W]` the map `[B, D*H, W]`. Checked against MONAI 1.6.1 run on the volume itself
 //! (tests/data/volume_monai.json, made by make_volume_monai.py): values and gradients with
-//! respect to the logits, in f64, on the fused and the tensor-op path.
+//! respect to the logits, in f64, on the fused and the tensor-op path. The Dice+CE cases are
+//! also the crate's check of Dice+CE against MONAI's `DiceCELoss` (softmax) and against
+//! MONAI's sigmoid `DiceLoss` plus torch's `BCEWithLogitsLoss` (sigmoid).
 
 mod common;
 
@@ -11,6 +13,13 @@ use kiln_core::burn::tensor::Tensor;
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device};
 use kiln_losses::{Activation, LossKind, Reduction, SegLoss, SegLossParams, SegTarget};
 use serde_json::Value;
+
+fn dice_ce(lambda_dice: f64, lambda_ce: f64) -> LossKind {
+    LossKind::DiceCe {
+        lambda_dice,
+        lambda_ce,
+    }
+}
 
 fn params(name: &str) -> SegLossParams {
     match name {
@@ -22,6 +31,11 @@ fn params(name: &str) -> SegLossParams {
             beta: 0.7,
         }),
         "dice_softmax_batch" => SegLossParams::new(LossKind::Dice).reduction(Reduction::Batch),
+        "dice_ce_softmax" => SegLossParams::new(dice_ce(1.0, 1.0)),
+        // Sigmoid Dice + binary cross-entropy (see make_volume_monai.py for why this is not
+        // MONAI's DiceCELoss(sigmoid=True)).
+        "dice_bce_sigmoid" => SegLossParams::new(dice_ce(1.0, 1.0)).activation(Activation::Sigmoid),
+        "dice_ce_softmax_0.4_1.6" => SegLossParams::new(dice_ce(0.4, 1.6)),
         other => panic!("no parameters for case {other}"),
     }
 }
@@ -40,7 +54,7 @@ fn a_volume_is_the_image_of_its_flattened_depth_and_height() {
     let labels: Vec<i64> = f64s(&data["labels"]).iter().map(|&v| v as i64).collect();
     let dev = device(BackendKind::Flex, Autodiff::On, Precision::F32).unwrap();
     let cases = data["cases"].as_array().unwrap();
-    assert_eq!(cases.len(), 5);
+    assert_eq!(cases.len(), 8);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let loss = SegLoss::from_params(&params(name)).unwrap();
