@@ -1,16 +1,17 @@
 //! The fused CPU path of the overlap losses (Dice, Jaccard, Tversky, focal Tversky, log-Dice,
-//! Generalized Dice, and Dice+CE with softmax): one plain-Rust pass over the logits computes
-//! the activation and the soft counts per (image, class), the loss and its closed-form
-//! derivative with respect to the counts are formed on the host, and a second pass turns them
-//! into the gradient with respect to the logits. [`crate::SegLoss`] hands the result to Burn's
+//! Generalized Dice, and Dice+CE with softmax or sigmoid): one plain-Rust pass over the logits
+//! computes the activation and the soft counts per (image, class) (and the cross-entropy's
+//! log-likelihood), the loss and its closed-form derivative with respect to the counts are
+//! formed on the host, and a second pass turns them into the gradient with respect to the
+//! logits. [`crate::SegLoss`] hands the result to Burn's
 //! autodiff as one graph node (`crate::fused_node`), or through a surrogate
 //! (`loss + sum(x * G) - detach(sum(x * G))`: value = the loss, gradient = `G`) where the
 //! graph is not plain `Autodiff<Flex>`.
 //!
 //! Used on the flex backend for f32 and f64 logits; every other backend, dtype or option
-//! (Lovász, focal, Dice+focal, Dice+CE with sigmoid, [`Reduction::None`], Generalized Dice with
-//! squared denominators on soft labels) takes the Burn tensor path, which computes the same
-//! function (`tests/fused.rs` compares the two).
+//! (Lovász, focal, Dice+focal, [`Reduction::None`], Generalized Dice with squared
+//! denominators on soft labels) takes the Burn tensor path, which computes the same function
+//! (`tests/fused.rs` compares the two).
 //!
 //! The counts are the crate's soft-label-correct ones ([`crate::counts`]):
 //! `P = sum p`, `T = sum y`, `D = sum |p - y|` (or sums of squares when squared),

@@ -90,11 +90,10 @@ impl SegLoss {
     /// The loss of `logits` against a prepared target.
     ///
     /// On the flex backend with f32 or f64 logits, Dice, Jaccard, Tversky, focal Tversky,
-    /// log-Dice, Generalized Dice and Dice+CE with softmax (any reduction but
-    /// [`Reduction::None`]) run fused host kernels (activation, counts, loss and its
-    /// closed-form gradient in two passes over the data) and hand the gradient to autodiff as
-    /// one graph node; everything else runs on Burn tensor ops
-    /// ([`SegLoss::forward_composite`]). Both compute the same function.
+    /// log-Dice, Generalized Dice and Dice+CE (any reduction but [`Reduction::None`]) run fused
+    /// host kernels (activation, counts, loss and its closed-form gradient in two passes over
+    /// the data) and hand the gradient to autodiff as one graph node; everything else runs on
+    /// Burn tensor ops ([`SegLoss::forward_composite`]). Both compute the same function.
     pub fn forward_prepared(
         &self,
         logits: Tensor<4>,
