@@ -11,6 +11,7 @@
 //! ```
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use kiln_core::burn::tensor::Tensor;
 use kiln_core::{Autodiff, BackendKind, Precision, convert, device, io};
 use kiln_losses::{GdlWeight, LossKind, SegLoss, SegLossParams, SegTarget};
 use rand::{RngExt, SeedableRng};
@@ -42,15 +43,18 @@ fn bench(c: &mut Criterion) {
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into());
     let mut group = c.benchmark_group(format!("dice_softmax_8x4x128x128_threads_{threads}"));
     group.sample_size(10);
+    // One timed call: a fresh leaf on the logits' storage, the loss, `backward()`, one element
+    // of the gradient read back (flex is eager: the whole gradient is computed).
+    let fwd_bwd = |loss_of: &dyn Fn(Tensor<4>) -> Tensor<1>| {
+        let xi = x.clone().detach().require_grad();
+        let value = loss_of(xi.clone());
+        let g = xi.grad(&value.backward()).unwrap();
+        convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
+    };
     // Everything MONAI's call does: the class map (checked; the fused path reads the labels
     // directly instead of one-hot encoding them), softmax, counts, backward.
     group.bench_function("forward_backward_from_class_map", |bench| {
-        bench.iter(|| {
-            let xi = x.clone().detach().require_grad();
-            let value = loss.forward(xi.clone(), &target).unwrap();
-            let g = xi.grad(&value.backward()).unwrap();
-            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
-        })
+        bench.iter(|| fwd_bwd(&|xi| loss.forward(xi, &target).unwrap()))
     });
     // Generalized Dice (MONAI's defaults: square weights, per image), same call shape; MONAI's
     // side: `monai_dice_bench.py --loss gdl`.
@@ -60,14 +64,7 @@ fn bench(c: &mut Criterion) {
     .unwrap();
     group.bench_function(
         "generalized_dice_forward_backward_from_class_map",
-        |bench| {
-            bench.iter(|| {
-                let xi = x.clone().detach().require_grad();
-                let value = gdl.forward(xi.clone(), &target).unwrap();
-                let g = xi.grad(&value.backward()).unwrap();
-                convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
-            })
-        },
+        |bench| bench.iter(|| fwd_bwd(&|xi| gdl.forward(xi, &target).unwrap())),
     );
     // Dice + cross-entropy (MONAI DiceCELoss defaults: both weights 1); MONAI's side:
     // `monai_dice_bench.py --loss dice-ce`.
@@ -77,31 +74,16 @@ fn bench(c: &mut Criterion) {
     }))
     .unwrap();
     group.bench_function("dice_ce_forward_backward_from_class_map", |bench| {
-        bench.iter(|| {
-            let xi = x.clone().detach().require_grad();
-            let value = dice_ce.forward(xi.clone(), &target).unwrap();
-            let g = xi.grad(&value.backward()).unwrap();
-            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
-        })
+        bench.iter(|| fwd_bwd(&|xi| dice_ce.forward(xi, &target).unwrap()))
     });
     // With the target prepared once (label checks and one-hot outside the loop).
     let prepared = loss.prepare(&target, &x).unwrap();
     group.bench_function("forward_backward_prepared_target", |bench| {
-        bench.iter(|| {
-            let xi = x.clone().detach().require_grad();
-            let value = loss.forward_prepared(xi.clone(), &prepared).unwrap();
-            let g = xi.grad(&value.backward()).unwrap();
-            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
-        })
+        bench.iter(|| fwd_bwd(&|xi| loss.forward_prepared(xi, &prepared).unwrap()))
     });
     // The Burn tensor-op path (what other backends run), for comparison.
     group.bench_function("forward_backward_composite_prepared_target", |bench| {
-        bench.iter(|| {
-            let xi = x.clone().detach().require_grad();
-            let value = loss.forward_composite(xi.clone(), &prepared).unwrap();
-            let g = xi.grad(&value.backward()).unwrap();
-            convert::to_vec_f32(&g.slice([0..1, 0..1, 0..1, 0..1])).unwrap()
-        })
+        bench.iter(|| fwd_bwd(&|xi| loss.forward_composite(xi, &prepared).unwrap()))
     });
     group.finish();
 }
