@@ -23,34 +23,22 @@ use kiln_core::burn::tensor::{Element, Tensor, TensorData};
 use crate::errors::Result;
 use crate::fused::Real;
 
-/// An element flex stores natively, with zero-copy views of a flex tensor's storage.
-pub(crate) trait FlexElement: Real + Element + std::fmt::Debug {
-    /// The contiguous values of `t`, or `None` if `t` holds another dtype or is strided.
-    fn view(t: &FlexTensor) -> Option<&[Self]>;
-    /// The values of `t`, writable in place when `t` owns them alone.
-    fn view_mut(t: &mut FlexTensor) -> Option<&mut [Self]>;
+/// An element flex stores natively (f32 or f64), whose storage can be viewed in place.
+pub(crate) trait FlexElement: Real + Element + bytemuck::Pod + std::fmt::Debug {}
+
+impl<T: Real + Element + bytemuck::Pod + std::fmt::Debug> FlexElement for T {}
+
+/// The contiguous values of `t`, or `None` if `t` holds another dtype or is strided.
+fn view<F: FlexElement>(t: &FlexTensor) -> Option<&[F]> {
+    t.as_slice::<F>()
 }
 
-impl FlexElement for f32 {
-    fn view(t: &FlexTensor) -> Option<&[Self]> {
-        t.as_slice::<f32>()
-    }
-    fn view_mut(t: &mut FlexTensor) -> Option<&mut [Self]> {
-        (t.dtype() == Self::DTYPE && t.is_contiguous())
-            .then(|| t.try_storage_mut::<f32>())
-            .flatten()
-    }
-}
-
-impl FlexElement for f64 {
-    fn view(t: &FlexTensor) -> Option<&[Self]> {
-        t.as_slice::<f64>()
-    }
-    fn view_mut(t: &mut FlexTensor) -> Option<&mut [Self]> {
-        (t.dtype() == Self::DTYPE && t.is_contiguous())
-            .then(|| t.try_storage_mut::<f64>())
-            .flatten()
-    }
+/// The values of `t`, writable in place when `t` is contiguous `F` and owns them alone.
+fn view_mut<F: FlexElement>(t: &mut FlexTensor) -> Option<&mut [F]> {
+    // `try_storage_mut` asserts the dtype: check it first.
+    (t.dtype() == F::DTYPE && t.is_contiguous())
+        .then(|| t.try_storage_mut::<F>())
+        .flatten()
 }
 
 /// Runs `kernel(logits, grad_out)` on the values of a tracked flex tensor `logits` and returns
@@ -62,7 +50,7 @@ pub(crate) fn with_fused_node<F: FlexElement>(
     kernel: impl FnOnce(&[F], &mut [F]) -> Result<f64>,
 ) -> Option<Result<Tensor<1>>> {
     let tracked = logits.clone().try_into_primitive::<Autodiff<Flex>>().ok()?;
-    let x = F::view(tracked.primitive())?;
+    let x = view::<F>(tracked.primitive())?;
     let shape = tracked.primitive().layout().shape().clone();
     // Every element is written by the kernel's copy-in; zeroed memory is the safe way to get
     // the buffer (and costs the same page faults as writing it).
@@ -88,14 +76,8 @@ pub(crate) fn with_fused_node<F: FlexElement>(
 }
 
 /// The backward step of a fused loss: its state is the gradient `G` with respect to the logits.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct FusedLoss<F>(std::marker::PhantomData<F>);
-
-impl<F> Default for FusedLoss<F> {
-    fn default() -> Self {
-        Self(std::marker::PhantomData)
-    }
-}
 
 impl<F: FlexElement> Backward<Flex, 1> for FusedLoss<F> {
     type State = FlexTensor;
@@ -109,8 +91,8 @@ impl<F: FlexElement> Backward<Flex, 1> for FusedLoss<F> {
         let mut g = ops.state;
         // d(s * loss)/dx = s * G. The usual case, `loss.backward()`, has s = 1 and hands G
         // over untouched.
-        let s = F::view(&incoming).and_then(|v| v.first().copied());
-        match (s, F::view_mut(&mut g)) {
+        let s = view::<F>(&incoming).and_then(|v| v.first().copied());
+        match (s, view_mut::<F>(&mut g)) {
             (Some(s), _) if s == F::ONE => {}
             (Some(s), Some(values)) => values.iter_mut().for_each(|v| *v = *v * s),
             _ => {
