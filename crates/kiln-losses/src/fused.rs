@@ -700,18 +700,8 @@ fn generalized_dice_terms(
     let k = c - skip;
     let per_image = params.reduction() == Reduction::PerImage;
     let rows = if per_image { b } else { 1 };
-    let row_of = |i: usize| if per_image { i } else { 0 };
-    let mut pred = vec![0.0; rows * k];
-    let mut truth = vec![0.0; rows * k];
-    let mut dist = vec![0.0; rows * k];
-    for (i, s) in sums.iter().enumerate() {
-        for class in 0..k {
-            let u = row_of(i) * k + class;
-            pred[u] += s.pred[skip + class];
-            truth[u] += s.truth[skip + class];
-            dist[u] += s.dist[skip + class];
-        }
-    }
+    let unit = |i: usize, class: usize| if per_image { i * k + class } else { class };
+    let [pred, truth, dist] = pool(sums, skip, rows * k, &unit);
     let w = crate::loss::gdl_weights(&truth, k, weight);
     let (nr, dr) = (params.smooth_nr(), params.smooth_dr());
     let mut loss = 0.0;
@@ -732,15 +722,7 @@ fn generalized_dice_terms(
             grad_d[u] = w[u] / den / rows as f64;
         }
     }
-    let mut coef_p = vec![0.0; b * c];
-    let mut coef_d = vec![0.0; b * c];
-    for i in 0..b {
-        for class in 0..k {
-            let u = row_of(i) * k + class;
-            coef_p[i * c + skip + class] = grad_p[u];
-            coef_d[i * c + skip + class] = grad_d[u];
-        }
-    }
+    let (coef_p, coef_d) = spread([&grad_p, &grad_d], [b, c], skip, &unit);
     (loss, coef_p, coef_d)
 }
 
@@ -782,17 +764,7 @@ fn terms(
         Reduction::Batch => class,
         Reduction::Global => 0,
     };
-    let mut pred = vec![0.0; rows * cols];
-    let mut truth = vec![0.0; rows * cols];
-    let mut dist = vec![0.0; rows * cols];
-    for (i, s) in sums.iter().enumerate() {
-        for class in 0..k {
-            let u = unit(i, class);
-            pred[u] += s.pred[skip + class];
-            truth[u] += s.truth[skip + class];
-            dist[u] += s.dist[skip + class];
-        }
-    }
+    let [pred, truth, dist] = pool(sums, skip, rows * cols, &unit);
     let empty: Vec<bool> = truth.iter().map(|&t| t == 0.0).collect();
     let coef = crate::loss::term_coefficients(params, &empty, rows, cols);
     let (nr, dr) = (params.smooth_nr(), params.smooth_dr());
@@ -845,16 +817,48 @@ fn terms(
         grad_p[u] = coef[u] * dv_ds * ds_dp;
         grad_d[u] = coef[u] * dv_ds * ds_dd;
     }
+    let (coef_p, coef_d) = spread([&grad_p, &grad_d], [b, c], skip, &unit);
+    Ok((loss, coef_p, coef_d))
+}
+
+/// The counts `[P, T, D]` pooled per loss term: `unit(image, kept class)` names the term
+/// (of `units`) each (image, class) feeds; `skip` is the first kept class.
+fn pool(
+    sums: &[ImageSums],
+    skip: usize,
+    units: usize,
+    unit: &dyn Fn(usize, usize) -> usize,
+) -> [Vec<f64>; 3] {
+    let mut pooled = [vec![0.0; units], vec![0.0; units], vec![0.0; units]];
+    for (i, s) in sums.iter().enumerate() {
+        for class in skip..s.pred.len() {
+            let u = unit(i, class - skip);
+            pooled[0][u] += s.pred[class];
+            pooled[1][u] += s.truth[class];
+            pooled[2][u] += s.dist[class];
+        }
+    }
+    pooled
+}
+
+/// Per-term derivatives `[dL/dP, dL/dD]` spread back over (image, class), row-major `[B, C]`
+/// (0 for a dropped background), through the same `unit` map as [`pool`].
+fn spread(
+    [grad_p, grad_d]: [&[f64]; 2],
+    [b, c]: [usize; 2],
+    skip: usize,
+    unit: &dyn Fn(usize, usize) -> usize,
+) -> (Vec<f64>, Vec<f64>) {
     let mut coef_p = vec![0.0; b * c];
     let mut coef_d = vec![0.0; b * c];
     for i in 0..b {
-        for class in 0..k {
-            let u = unit(i, class);
-            coef_p[i * c + skip + class] = grad_p[u];
-            coef_d[i * c + skip + class] = grad_d[u];
+        for class in skip..c {
+            let u = unit(i, class - skip);
+            coef_p[i * c + class] = grad_p[u];
+            coef_d[i * c + class] = grad_d[u];
         }
     }
-    Ok((loss, coef_p, coef_d))
+    (coef_p, coef_d)
 }
 
 #[inline(always)]
