@@ -270,7 +270,8 @@ struct Layout {
     skip: usize,
     activation: Activation,
     squared: bool,
-    /// Whether a softmax cross-entropy over every class is added (Dice+CE).
+    /// Whether a cross-entropy over every class is added (Dice+CE): softmax's, or sigmoid's
+    /// binary form per channel.
     cross_entropy: bool,
 }
 
@@ -282,6 +283,8 @@ struct ImageSums {
     /// `sum y_c ln p_c` over the image's pixels and every class (the cross-entropy part of
     /// Dice+CE; 0 otherwise).
     log_likelihood: f64,
+    /// Pixels counted (not ignored); summed with the cross-entropy only, 0 otherwise.
+    kept: f64,
     /// False when a logit is NaN or infinite (its chunk is left unchanged).
     finite: bool,
 }
@@ -325,11 +328,10 @@ pub(crate) fn loss_and_grad<F: Real>(
     if n == 0 {
         return Err(KilnError::Empty(format!("logits of shape {dims:?}")).into());
     }
-    if x.len() != n || src.is_some_and(|s| s.len() != n) {
-        let len = src.map_or(x.len(), <[F]>::len);
-        return Err(
-            KilnError::shape("logits values", n, if len == n { x.len() } else { len }).into(),
-        );
+    for len in [Some(x.len()), src.map(<[F]>::len)].into_iter().flatten() {
+        if len != n {
+            return Err(KilnError::shape("logits values", n, len).into());
+        }
     }
     let target_len = match target {
         HostTarget::Labels { labels, .. } => (labels.len(), b * hw),
@@ -415,13 +417,7 @@ pub(crate) fn loss_and_grad<F: Real>(
                 terms(&params.with_kind(LossKind::Dice), &sums, b, c)?;
             coef_p.iter_mut().for_each(|v| *v *= lambda_dice);
             coef_d.iter_mut().for_each(|v| *v *= lambda_dice);
-            let kept = match target {
-                HostTarget::Labels { labels, ignore } => {
-                    labels.iter().filter(|&&l| l != ignore).count() as f64
-                }
-                HostTarget::Dense(_) => (b * hw) as f64,
-            }
-            .max(1.0);
+            let kept = sums.iter().map(|s| s.kept).sum::<f64>().max(1.0);
             // Sigmoid's binary cross-entropy is a mean over pixels and channels.
             let terms_counted = match params.activation() {
                 Activation::Sigmoid => kept * c as f64,
@@ -492,7 +488,8 @@ struct BackwardImage<'a, 'b, F> {
     x: &'a mut [F],
     target: &'a ImageTarget<'b>,
     coefs: &'a [[F; 3]],
-    /// `dL/dCE` over the kept pixels (`lambda_ce / kept`; 0 without cross-entropy).
+    /// `lambda_ce` over the cross-entropy's term count (kept pixels; times the channels for
+    /// sigmoid); 0 without cross-entropy.
     ce_scale: F,
 }
 
@@ -530,6 +527,7 @@ fn forward_image<F: Real>(layout: &Layout, x: &mut [F], target: &ImageTarget<'_>
         truth: vec![0.0; c],
         dist: vec![0.0; c],
         log_likelihood: 0.0,
+        kept: 0.0,
         finite: true,
     };
     let mut planes: Vec<&mut [F]> = x.chunks_exact_mut(layout.hw).collect();
@@ -560,8 +558,9 @@ fn forward_range<F: Real, const N: usize>(
     } = *layout;
     // Per class: pred, dist, truth lanes.
     let mut acc = vec![[[F::ZERO; N]; 3]; planes.len()];
-    // sum_c y_c ln p_c per lane (cross-entropy only).
+    // sum_c y_c ln p_c and the counted pixels per lane (cross-entropy only).
     let mut log_likelihood = [F::ZERO; N];
+    let mut kept = [F::ZERO; N];
     for chunk in 0..chunks {
         let j = start + chunk * N;
         // x * 0 is 0 for a finite x and NaN otherwise; the channel max serves the softmax.
@@ -579,6 +578,11 @@ fn forward_range<F: Real, const N: usize>(
             continue;
         }
         let (keep, labels) = keep_lanes::<F, N>(target, j);
+        if cross_entropy {
+            for l in 0..N {
+                kept[l] = kept[l] + keep[l];
+            }
+        }
         match activation {
             Activation::Softmax if cross_entropy => {
                 // ln p_c = (x_c - max) - ln(total): sum_c y_c ln p_c needs one logarithm
@@ -681,7 +685,9 @@ fn forward_range<F: Real, const N: usize>(
         if (chunk + 1) % BLOCK == 0 || chunk + 1 == chunks {
             flush(&mut acc, sums);
             sums.log_likelihood += log_likelihood.iter().map(|v| v.to_f64()).sum::<f64>();
+            sums.kept += kept.iter().map(|v| v.to_f64()).sum::<f64>();
             log_likelihood = [F::ZERO; N];
+            kept = [F::ZERO; N];
         }
     }
 }
@@ -942,9 +948,11 @@ fn backward_range<F: Real, const N: usize>(
             }
             g[class] = gc;
         }
-        // sum_k y_k per pixel (1 for a kept pixel of a class map, 0 for an ignored one).
-        let mut y_total = [F::ZERO; N];
-        if cross_entropy && activation == Activation::Softmax {
+        // sum_k y_k per pixel: a kept pixel of a class map has one class (its keep flag);
+        // dense labels are summed.
+        let mut y_total = keep;
+        if cross_entropy && activation == Activation::Softmax && labels.is_none() {
+            y_total = [F::ZERO; N];
             for class in 0..planes.len() {
                 let y = target_lanes::<F, N>(target, &labels, class, j);
                 for l in 0..N {
