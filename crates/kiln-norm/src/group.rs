@@ -115,9 +115,7 @@ impl GroupNorm {
             ),
             _ => (vec![1.0; c], vec![0.0; c]),
         };
-        let params = crate::hyperparams::GroupNormParams::new(self.groups(), c)
-            .epsilon(self.epsilon())
-            .check()?;
+        let params = self.kernel_params()?;
         let gs = crate::fused::GnShape {
             batch: shape[0],
             channels: c,
@@ -149,9 +147,7 @@ impl GroupNorm {
             if !input.is_autodiff() {
                 return self.forward_fused(input);
             }
-            let params = crate::hyperparams::GroupNormParams::new(self.groups(), self.channels())
-                .epsilon(self.epsilon())
-                .check()?;
+            let params = self.kernel_params()?;
             let (gamma, beta) = (self.gamma(), self.beta());
             let affine = gamma.as_ref().zip(beta.as_ref());
             if let Some(node) = crate::fused_node::group_norm_node(&params, &input, affine) {
@@ -159,6 +155,13 @@ impl GroupNorm {
             }
         }
         Ok(self.inner.forward(input))
+    }
+
+    /// The layer's groups, channels and epsilon as the fused kernels take them.
+    fn kernel_params(&self) -> Result<GroupNormValidParams> {
+        crate::hyperparams::GroupNormParams::new(self.groups(), self.channels())
+            .epsilon(self.epsilon())
+            .check()
     }
 
     /// GroupNorm by tensor ops (differentiable) for the inputs Burn's op refuses: at most two
